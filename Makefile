@@ -1,0 +1,29 @@
+# The two commands of the README are `make run` and `make test`; everything else is detail.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SHARED_SAMPLE := ../shared/testdata/PHYSLITE_example.root
+
+.PHONY: setup run test lint clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+# Main job: the embedded default (in-process codegen, emulated science) on a real PHYSLITE file.
+run: setup
+	@input="$(INPUT)"; \
+	if [ -z "$$input" ]; then \
+	  if [ -f $(SHARED_SAMPLE) ]; then input=$(SHARED_SAMPLE); else input=$$($(VENV)/bin/topcp-sx sample); fi; \
+	fi; \
+	$(VENV)/bin/topcp-sx run --reco examples/ttbar-ljets/reco.yaml "$$input" -o output
+
+test: setup
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+clean:
+	rm -rf output .pytest_cache .ruff_cache
