@@ -1,0 +1,372 @@
+"""Cross-block checks: 'Container.selection' references and EventSelection regions.
+
+The real reader only finds a dangling ``AnaElectrons.tigth`` deep inside algorithm
+scheduling (or never, for unused ones); here every reference must name a container some
+block defines and selections defined on it. TopCP's forms: ``Cont``, ``Cont.sel``,
+``Cont.sel1&&sel2`` and (Thinning/ObjectCutFlow ``selectionName``) ``sel1||sel2``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .cuts import OBJECT_COUNTS, check_cuts
+from .errors import ConfigError
+from .loader import LoadedYaml
+from .paths import format_path
+from .schema import load_schema, suggest
+
+OBJECT_BLOCKS = ("Electrons", "Muons", "Photons", "TauJets", "DiTauJets", "Jets", "InDetTracks")
+PL_BLOCKS = ("PL_Electrons", "PL_Muons", "PL_Neutrinos", "PL_Jets", "PL_Taus", "PL_Photons",
+             "PL_MissingET", "PL_Resonances")
+#: block -> options holding a 'Container[.selection]' reference.
+REFERENCE_OPTIONS = {
+    "MissingET": ("jets", "electrons", "muons", "photons", "taus"),
+    "OverlapRemoval": ("jets", "electrons", "muons", "photons", "taus", "fatJets"),
+    "EventSelection": ("electrons", "muons", "jets", "largeRjets", "photons", "taus", "met"),
+    "LeptonSF": ("electrons", "muons", "photons"),
+    "Trigger": ("electrons", "muons", "photons", "taus"),
+    "PL_OverlapRemoval": ("electrons", "muons", "photons", "jets"),
+}
+#: EventSelection option -> cut keywords that read it (an unused option is only a warning).
+_USED_BY = {
+    "electrons": {"EL_N", "SUM_EL_N_MU_N", "SUM_EL_N_MU_N_TAU_N", "MWT", "MET+MWT", "MLL",
+                  "MLLWINDOW", "MLL_OSSF", "OS", "SS"},
+    "muons": {"MU_N", "SUM_EL_N_MU_N", "SUM_EL_N_MU_N_TAU_N", "MWT", "MET+MWT", "MLL",
+              "MLLWINDOW", "MLL_OSSF", "OS", "SS"},
+    "jets": {"JET_N", "JET_N_BTAG", "JET_N_GHOST"},
+    "largeRjets": {"LJET_N", "LJETMASS_N", "LJETMASSWINDOW_N", "LJET_N_GHOST"},
+    "photons": {"PH_N"},
+    "taus": {"TAU_N", "SUM_EL_N_MU_N_TAU_N", "OS", "SS"},
+    "met": {"MET", "MWT", "MET+MWT"},
+}
+#: cut keyword -> EventSelection options of which at least one must be set.
+_NEEDS = {kw: (opt,) for kw, opt in OBJECT_COUNTS.items() if not kw.startswith("LJET")}
+_NEEDS.update({"JET_N_BTAG": ("jets",), "MET": ("met",), "MWT": ("met",), "MET+MWT": ("met",),
+               "SUM_EL_N_MU_N": ("electrons", "muons"), "MLL": ("electrons", "muons"),
+               "MLLWINDOW": ("electrons", "muons"), "MLL_OSSF": ("electrons", "muons"),
+               "OS": ("electrons", "muons", "taus"), "SS": ("electrons", "muons", "taus"),
+               "SUM_EL_N_MU_N_TAU_N": ("electrons", "muons", "taus")})
+_SPLIT = re.compile(r"&&|\|\|")
+
+
+def _instances(data: dict, block: str) -> list[tuple[tuple, dict]]:
+    value = data.get(block)
+    if isinstance(value, dict):
+        return [((block,), value)]
+    if isinstance(value, list):
+        return [((block, i), v) for i, v in enumerate(value) if isinstance(v, dict)]
+    return []
+
+
+def _subs(inst: dict, path: tuple, name: str) -> list[tuple[tuple, dict]]:
+    value = inst.get(name)
+    if isinstance(value, dict):
+        return [(path + (name,), value)]
+    if isinstance(value, list):
+        return [(path + (name, i), v) for i, v in enumerate(value) if isinstance(v, dict)]
+    return []
+
+
+def _default(block: str, option: str) -> Any:
+    props = load_schema()["$defs"].get(f"opts_{block}", {}).get("properties", {})
+    return props.get(option, {}).get("default")
+
+
+class _Defs:
+    def __init__(self) -> None:
+        self.selections: dict[str, set[str]] = {"EventInfo": set()}
+        self.ftag: dict[str, set[tuple[str, str]]] = {}
+
+    def container(self, name: Any) -> set[str] | None:
+        if not isinstance(name, str) or not name:
+            return None
+        return self.selections.setdefault(name, set())
+
+
+def collect_definitions(data: dict, dynamic: dict) -> _Defs:
+    defs = _Defs()
+    for block in OBJECT_BLOCKS:
+        for path, inst in _instances(data, block):
+            sels = defs.container(inst.get("containerName"))
+            if sels is None:
+                continue
+            for _, wp in _subs(inst, path, "WorkingPoint"):
+                if isinstance(wp.get("selectionName"), str):
+                    sels.add(wp["selectionName"])
+            for _, pe in _subs(inst, path, "PtEtaSelection"):
+                if pe.get("selectionName"):
+                    sels.add(str(pe["selectionName"]))
+            if block == "Jets":
+                if inst.get("runJvtSelection", True) is not False or _subs(inst, path, "JVT"):
+                    sels.add("baselineJvt")
+                if inst.get("runFJvtSelection"):
+                    sels.add("baselineFJvt")
+                for _, ft in _subs(inst, path, "FlavourTagging"):
+                    tagger = ft.get("btagger", _default("Jets.FlavourTagging", "btagger"))
+                    wp = ft.get("btagWP", _default("Jets.FlavourTagging", "btagWP"))
+                    defs.ftag.setdefault(inst["containerName"], set()).add((str(tagger), str(wp)))
+                    sels.update({f"ftag_select_{tagger}_{wp}", f"{tagger}_{wp}"})
+    for block in PL_BLOCKS:
+        for path, inst in _instances(data, block):
+            name = inst.get("containerName", _default(block, "containerName"))
+            sels = defs.container(name)
+            if sels is None:
+                continue
+            if inst.get("selectionName"):
+                sels.add(str(inst["selectionName"]))
+            for _, pe in _subs(inst, path, "PtEtaSelection"):
+                if pe.get("selectionName"):
+                    sels.add(str(pe["selectionName"]))
+    for _, inst in _instances(data, "PtEtaSelection"):
+        sels = defs.container(str(inst.get("containerName", "")).split(".")[0])
+        if sels is not None and inst.get("selectionName"):
+            sels.add(str(inst["selectionName"]))
+    for _, inst in _instances(data, "MissingET"):
+        defs.container(inst.get("containerName"))
+    or_blocks = _instances(data, "OverlapRemoval")
+    for _, inst in or_blocks:
+        # athena OverlapAnalysisConfig: with one OR block and no selectionName the decision is
+        # added to every existing selection (no new name); otherwise it defines a selection
+        # named selectionName, or outputLabel, or the per-container '<kind>SelectionName'.
+        add_all = inst.get("addToAllSelections")
+        if add_all is None:
+            add_all = len(or_blocks) == 1
+        common = inst.get("selectionName")
+        if common is None and not add_all:
+            common = inst.get("outputLabel", "passesOR")
+        for opt in REFERENCE_OPTIONS["OverlapRemoval"]:
+            ref = inst.get(opt)
+            if not (isinstance(ref, str) and ref):
+                continue
+            sels = defs.container(ref.split(".")[0])
+            own = inst.get(f"{opt}SelectionName", common)
+            if sels is not None and isinstance(own, str) and own:
+                sels.add(own)
+    for name, info in dynamic.items():
+        # TopCPToolkit's truthConfig writes one container per history: PartonHistory<name>.
+        if info.get("def") == "topcp_truthConfig":
+            for _, inst in _instances(data, name):
+                for hist in re.split(r"[.,\s]+", str(inst.get("histories", ""))):
+                    if hist:
+                        defs.container(f"PartonHistory{hist}")
+    for _, inst in _instances(data, "Thinning"):
+        source = str(inst.get("containerName", "")).split(".")[0]
+        out = inst.get("outputName")
+        if isinstance(out, str) and out:
+            defs.selections[out] = defs.selections.setdefault(source, set())
+    return defs
+
+
+class _Checker:
+    def __init__(self, loaded: LoadedYaml, defs: _Defs, dynamic: dict) -> None:
+        self.loaded = loaded
+        self.defs = defs
+        self.dynamic = dynamic
+        self.errors: list[ConfigError] = []
+
+    def add(self, path: tuple, message: str, suggestion: str | None = None,
+            severity: str = "error", pos: tuple[int, int] | None = None) -> None:
+        line, col = pos or self.loaded.position(path)
+        self.errors.append(ConfigError(self.loaded.filename, line, col, format_path(path),
+                                       message, severity, suggestion))
+
+    def line_pos(self, line: int) -> tuple[int, int]:
+        """(line, column of the first non-blank character) of a source line."""
+        lines = self.loaded.lines
+        if 1 <= line <= len(lines):
+            text = lines[line - 1]
+            return (line, len(text) - len(text.lstrip()) + 1)
+        return (line, 1)
+
+    def container(self, path: tuple, name: str, *, severity: str = "error") -> set[str] | None:
+        if "%" in name:
+            return None
+        sels = self.defs.selections.get(name)
+        if sels is None:
+            known = sorted(self.defs.selections)
+            target = suggest(name, known)
+            # Blocks registered through AddConfigBlocks may create containers we cannot see.
+            sev = "warning" if self.dynamic else severity
+            self.add(path, f"no block defines the container {name!r} (defined: "
+                           f"{', '.join(known)})",
+                     f"did you mean {target!r}?" if target else None, severity=sev)
+        return sels
+
+    def selections(self, path: tuple, container: str, expr: str, *, bare: bool = False,
+                   pos: tuple[int, int] | None = None) -> None:
+        """Check each name in 'sel1&&sel2' / 'sel1||sel2'; ``bare``: suggest just the name."""
+        sels = self.defs.selections.get(container)
+        if sels is None:
+            return
+        for raw in _SPLIT.split(expr):
+            name = raw.split(",")[0].strip().lstrip("!")
+            if not name or "%" in name or name in sels:
+                continue
+            target = suggest(name, sels)
+            have = ", ".join(sorted(sels)) or "none"
+            # AddConfigBlocks blocks (e.g. SoftMuonSelector) may define selections we cannot see.
+            self.add(path, f"{container!r} has no selection {name!r} (defined: {have})",
+                     severity="warning" if self.dynamic else "error", pos=pos,
+                     suggestion=(f"did you mean '{target if bare else f'{container}.{target}'}'?"
+                                 if target else
+                                 "define it with a WorkingPoint or PtEtaSelection selectionName"))
+
+    def reference(self, path: tuple, ref: Any, *, severity: str = "error") -> None:
+        if not isinstance(ref, str) or not ref:
+            return
+        container, _, expr = ref.partition(".")
+        if self.container(path, container, severity=severity) is not None and expr:
+            self.selections(path, container, expr)
+
+
+def _check_event_selection(chk: _Checker, path: tuple, inst: dict,
+                           regions: dict[str, bool]) -> None:
+    cuts_dict = inst.get("selectionCutsDict")
+    used: set[str] = set()
+    _plain_btag = False
+    if isinstance(cuts_dict, dict):
+        for region, text in cuts_dict.items():
+            rpath = path + ("selectionCutsDict", region)
+            if not isinstance(text, str):
+                chk.add(rpath, f"region {region!r}: cuts must be one string (use '|' for a "
+                               "multi-line block)")
+                continue
+            line0, _ = chk.loaded.position(rpath)
+            # a '|' block scalar's text starts on the line after the indicator
+            base = line0 + (1 if rpath in chk.loaded.block_scalars else 0)
+            cuts, problems = check_cuts(text)
+            for prob in problems:
+                chk.add(rpath, f"region {region!r}, cut line {prob.line}: {prob.message}",
+                        prob.suggestion, pos=chk.line_pos(base + prob.line - 1))
+            saved = False
+            for cut in cuts:
+                pos = chk.line_pos(base + cut.line - 1)
+                used.add(cut.keyword)
+                if cut.keyword == "SAVE":
+                    saved = True
+                elif cut.keyword == "IMPORT":
+                    target = cut.region or ""
+                    if target == region:
+                        chk.add(rpath, f"region {region!r} imports itself", pos=pos)
+                    elif target not in regions:
+                        later = isinstance(cuts_dict, dict) and target in cuts_dict
+                        hint = suggest(target, list(regions) + list(cuts_dict))
+                        chk.add(rpath, f"IMPORT of {'a region defined later' if later else 'undefined region'} "
+                                       f"{target!r}" + (" (regions run in file order)" if later else ""),
+                                f"move {target!r} above {region!r}" if later else
+                                (f"did you mean {hint!r}?" if hint else None), pos=pos)
+                    elif not regions[target]:
+                        chk.add(rpath, f"IMPORT {target}: region {target!r} has no SAVE line, so "
+                                       "its pass flag is never written", f"add SAVE to {target!r}",
+                                pos=pos)
+                for opt_group in (_NEEDS.get(cut.keyword, ()),):
+                    if opt_group and not any(inst.get(o) for o in opt_group):
+                        chk.add(rpath, f"{cut.keyword} needs the EventSelection option "
+                                       f"{' or '.join(repr(o) for o in opt_group)}", pos=pos)
+                if cut.selections:
+                    kind = OBJECT_COUNTS.get(cut.keyword)
+                    if cut.keyword.startswith("SUM_"):
+                        opts = ("electrons", "muons", "taus")
+                    elif cut.keyword == "JET_N_BTAG":
+                        opts = ("jets",)
+                    else:
+                        opts = (kind,) if kind else ()
+                    for opt, sel in zip(opts, cut.selections, strict=False):
+                        ref = inst.get(opt)
+                        if isinstance(ref, str) and ref:
+                            chk.selections(rpath, ref.split(".")[0], sel, bare=True, pos=pos)
+                if cut.keyword == "JET_N_BTAG":
+                    jets = str(inst.get("jets", "")).split(".")[0]
+                    if cut.btag:
+                        have = chk.defs.ftag.get(jets, set())
+                        if jets in chk.defs.selections and cut.btag not in have:
+                            chk.add(rpath, f"no FlavourTagging entry on {jets!r} with btagger "
+                                           f"{cut.btag[0]!r} and btagWP {cut.btag[1]!r}",
+                                    "add it under Jets.FlavourTagging", pos=pos)
+                    else:
+                        _plain_btag = True
+                    if not cut.btag and not inst.get("btagDecoration"):
+                        chk.add(rpath, "JET_N_BTAG without 'btagger:btagWP' needs btagDecoration",
+                                pos=pos)
+            if not saved and not str(region).startswith("SUB"):
+                chk.add(rpath, f"region {region!r} has no SAVE line: its pass flag, which the "
+                               "final event filter reads, is never written", "end it with SAVE")
+            regions[str(region)] = saved
+    for opt in REFERENCE_OPTIONS["EventSelection"]:
+        if opt in inst:
+            needed = bool(_USED_BY[opt] & used)
+            chk.reference(path + (opt,), inst[opt], severity="error" if needed else "warning")
+    deco = inst.get("btagDecoration")
+    if isinstance(deco, str) and deco.startswith("ftag_select_"):
+        jets = str(inst.get("jets", "")).split(".")[0]
+        have = {f"ftag_select_{t}_{w}" for t, w in chk.defs.ftag.get(jets, set())}
+        if jets in chk.defs.selections and deco not in have:
+            target = suggest(deco, have)
+            # Only 'JET_N_BTAG' without an explicit tagger reads btagDecoration.
+            needed = bool(used & {"JET_N_BTAG"}) and _plain_btag
+            chk.add(path + ("btagDecoration",), f"no FlavourTagging entry on {jets!r} writes "
+                    f"{deco!r}", f"did you mean {target!r}?" if target else
+                    "add the tagger/WP under Jets.FlavourTagging",
+                    severity="error" if needed else "warning")
+
+
+def check_references(data: dict, loaded: LoadedYaml, dynamic: dict) -> list[ConfigError]:
+    defs = collect_definitions(data, dynamic)
+    chk = _Checker(loaded, defs, dynamic)
+    for block, opts in REFERENCE_OPTIONS.items():
+        if block == "EventSelection":
+            continue
+        for path, inst in _instances(data, block):
+            for opt in opts:
+                if opt in inst:
+                    chk.reference(path + (opt,), inst[opt])
+    for block in ("Thinning", "ObjectCutFlow"):
+        for path, inst in _instances(data, block):
+            cont = inst.get("containerName")
+            if isinstance(cont, str) and cont:
+                chk.reference(path + ("containerName",), cont)
+                if isinstance(inst.get("selectionName"), str):
+                    chk.selections(path + ("selectionName",), cont.split(".")[0],
+                                   inst["selectionName"], bare=True)
+    for path, inst in _instances(data, "Jets"):
+        for spath, sf in _subs(inst, path, "FlavourTaggingEventSF"):
+            if "containerName" in sf:
+                chk.reference(spath + ("containerName",), sf["containerName"])
+    regions: dict[str, bool] = {}
+    for path, inst in _instances(data, "EventSelection"):
+        _check_event_selection(chk, path, inst, regions)
+    for path, inst in _instances(data, "Output"):
+        for opt in ("containers", "containersOnlyForMC"):
+            conts = inst.get(opt)
+            if isinstance(conts, dict):
+                for prefix, cont in conts.items():
+                    if isinstance(cont, str):
+                        chk.reference(path + (opt, prefix), cont.split(".")[0])
+        for opt in ("vars", "varsOnlyForMC", "metVars", "truthMetVars"):
+            entries = inst.get(opt)
+            if isinstance(entries, list):
+                for i, entry in enumerate(entries):
+                    if not isinstance(entry, str):
+                        continue
+                    if "->" not in entry:
+                        chk.add(path + (opt, i), f"{entry!r} should read "
+                                "'Container.decoration -> branch'")
+                        continue
+                    cont = re.sub(r"_(%SYS%|NOSYS)$", "",
+                                  entry.split("->")[0].strip().split(".")[0])
+                    chk.reference(path + (opt, i), cont)
+        cmds = inst.get("commands")
+        if isinstance(cmds, list):
+            for i, cmd in enumerate(cmds):
+                words = str(cmd).split()
+                if words and words[0] == "optional":
+                    words = words[1:]
+                ok = (len(words) == 2 and words[0] in ("enable", "disable")) or (
+                    len(words) == 3 and words[0] == "rename")
+                if not ok:
+                    chk.add(path + ("commands", i), f"{cmd!r} is not a command: use "
+                            "'enable RE', 'disable RE' or 'rename RE NEW' (optionally "
+                            "prefixed by 'optional')")
+    return chk.errors

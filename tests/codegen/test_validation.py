@@ -1,0 +1,356 @@
+"""Specifications for topcp_codegen.validation (issue 2, item 3)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+from topcp_codegen.validation import (
+    SCHEMA_RELEASE,
+    ConfigError,
+    CutSyntaxError,
+    load_yaml,
+    parse_cuts,
+    validate,
+)
+from topcp_codegen.validation.schema import load_schema
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "ttbar-ljets"
+
+
+def _reco() -> str:
+    return (EXAMPLES / "reco.yaml").read_text()
+
+
+def _errors(errs: list[ConfigError]) -> list[ConfigError]:
+    return [e for e in errs if e.severity == "error"]
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_public_api_and_release() -> None:
+    assert SCHEMA_RELEASE == {"analysisbase": "25.2.74", "topcptoolkit": "v2.23.0"}
+    assert load_schema()["x-release"] == SCHEMA_RELEASE
+
+
+def test_import_without_flask() -> None:
+    import subprocess
+
+    code = ("import sys; sys.modules['flask'] = None; import topcp_codegen.validation as v; "
+            "print(v.validate({'reco.yaml': 'CommonServices: {}'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+
+
+def test_schema_is_valid_draft_2020_12_with_provenance() -> None:
+    schema = load_schema()
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"].endswith("2020-12/schema")
+    for name in ("Jets", "Electrons", "EventSelection", "Output", "PL_Jets", "LeptonSF"):
+        block = schema["$defs"][f"opts_{name}"]
+        assert block["x-provenance"], name
+    assert schema["$defs"]["opts_Jets.PtEtaSelection"]["properties"]["minPt"]["x-pytype"] == "float"
+    assert "TightLH" in schema["$defs"]["opts_Electrons.WorkingPoint"]["properties"][
+        "identificationWP"]["enum"]
+
+
+def test_examples_validate_clean(ttbar_configs) -> None:
+    texts = {f"{level}.yaml": path.read_text() for level, path in ttbar_configs.items()}
+    assert validate(texts) == []
+
+
+def test_the_four_classic_mistakes_in_one_call() -> None:
+    text = _reco()
+    text = text.replace("  systematicsHistogram: 'listOfSystematics'",
+                        "  systematicsHistogram: 'listOfSystematics'\n  FilterSystematics: '.*'")
+    text = text.replace("      minPt: 25000.0\n      maxEta: 2.5\n    FlavourTagging",
+                        "      minPt: 25000\n      maxEta: 2.5\n    FlavourTagging")
+    text = text.replace("PileupReweighting: {}", "PileupReweighting: {}\n\nBPhyVerte: {}")
+    text = text.replace("    electrons: 'AnaElectrons.tight'\n    muons: 'AnaMuons.tight'\n\nOverlapRemoval",
+                        "    electrons: 'AnaElectrons.tigth'\n    muons: 'AnaMuons.tight'\n\nOverlapRemoval")
+    errs = _errors(validate({"reco.yaml": text}))
+    by_path = {e.path: e for e in errs}
+    assert len(errs) == 4, [str(e) for e in errs]
+
+    e = by_path["CommonServices.FilterSystematics"]
+    assert (e.line, e.column) == (_line_of(text, "FilterSystematics"), 3)
+    assert e.suggestion == "did you mean 'filterSystematics'?"
+
+    e = by_path["Jets[0].PtEtaSelection.minPt"]
+    assert text.splitlines()[e.line - 1].strip() == "minPt: 25000"
+    assert e.column == 14
+    assert e.message == "expected float, got int 25000 (write 25000.0)"
+    assert str(e) == f"reco.yaml:{e.line}:14: Jets[0].PtEtaSelection.minPt: expected float, got int 25000 (write 25000.0)"
+
+    e = by_path["BPhyVerte"]
+    assert "unknown block 'BPhyVerte'" in e.message and "Unkown block" in e.message
+    assert (e.line, e.column) == (_line_of(text, "BPhyVerte"), 1)
+
+    e = by_path["MissingET[0].electrons"]
+    assert "'AnaElectrons' has no selection 'tigth'" in e.message
+    assert e.suggestion == "did you mean 'AnaElectrons.tight'?"
+    assert e.line == _line_of(text, "AnaElectrons.tigth")
+
+
+def test_renamed_option_gets_the_new_name() -> None:
+    text = _reco().replace("identificationWP: 'TightLH'\n        isolationWP: 'NonIso'",
+                           "likelihoodWP: 'TightLH'\n        isolationWP: 'NonIso'")
+    errs = _errors(validate({"reco.yaml": text}))
+    assert [e.path for e in errs] == ["Electrons[0].WorkingPoint[0].likelihoodWP"]
+    assert errs[0].suggestion == "did you mean 'identificationWP'?"
+
+
+def test_enum_value_with_suggestion() -> None:
+    text = _reco().replace("isolationWP: 'Tight_VarRad'", "isolationWP: 'Tight_VarRadd'")
+    (err,) = _errors(validate({"reco.yaml": text}))
+    assert err.path == "Electrons[0].WorkingPoint[1].isolationWP"
+    assert err.suggestion == "did you mean 'Tight_VarRad'?"
+
+
+def test_block_shapes() -> None:
+    ok = "CommonServices: {}\nPileupReweighting: {}\nMuons:\n  - containerName: 'A'\n  - containerName: 'B'\n"
+    assert _errors(validate({"reco.yaml": ok})) == []
+    bad = "CommonServices:\nPileupReweighting: 3\n"
+    errs = _errors(validate({"reco.yaml": bad}))
+    assert [(e.path, e.line) for e in errs] == [("CommonServices", 1), ("PileupReweighting", 2)]
+    assert errs[0].suggestion == "write {}"
+    assert "mapping of options or a list of mappings" in errs[1].message
+
+
+def test_common_options_accepted_everywhere() -> None:
+    text = ("Bootstraps:\n  nReplicas: 2000\n  skipOnMC: False\n  skipOnData: True\n"
+            "  onlyForDSIDs: ['410470', '601.*']\n  groupName: 'x'\n")
+    assert _errors(validate({"reco.yaml": text})) == []
+
+
+def test_duplicate_keys_are_errors() -> None:
+    text = "CommonServices:\n  runSystematics: True\n  runSystematics: False\n"
+    (err,) = _errors(validate({"reco.yaml": text}))
+    assert (err.line, err.column) == (3, 3)
+    assert "duplicate key 'runSystematics'" in err.message and "keeps only the last" in err.message
+
+
+def test_yaml_syntax_error_has_line_and_column() -> None:
+    data, errs = load_yaml("CommonServices:\n  a: [1, 2\nOutput: {}\n", "reco.yaml")
+    assert data is None
+    (err,) = errs
+    assert err.file == "reco.yaml" and err.line == 3 and err.column >= 1
+    assert "YAML syntax error" in err.message
+
+
+def test_safe_loading_only() -> None:
+    data, errs = load_yaml("a: !!python/object/apply:os.system ['true']\n", "reco.yaml")
+    assert data is None and errs and "YAML" in errs[0].message
+
+
+def test_alias_bomb_rejected_fast() -> None:
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 10):
+        prev, cur = chr(96 + i), chr(97 + i)
+        lines.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    start = time.process_time()
+    data, errs = load_yaml("\n".join(lines) + "\n", "reco.yaml")
+    assert time.process_time() - start < 5  # generous: the point is it does not expand 10**10
+    assert data is None and "alias" in errs[0].message
+
+
+def test_absurd_nesting_rejected() -> None:
+    for text in ("[" * 200_000, "a:\n" + "".join(" " * (2 * i) + f"k{i}:\n" for i in range(1, 300))):
+        data, errs = load_yaml(text, "reco.yaml")
+        assert data is None and errs and "deeper" in errs[0].message
+
+
+def test_recursive_alias_rejected() -> None:
+    data, errs = load_yaml("a: &a [*a]\n", "reco.yaml")
+    assert data is None and "recursive" in errs[0].message
+
+
+def test_add_config_blocks_registers_topcp_blocks() -> None:
+    parton = (EXAMPLES / "parton.yaml").read_text()
+    assert validate({"parton.yaml": parton}) == []
+    without = parton.split("AddConfigBlocks:")[0]
+    errs = _errors(validate({"parton.yaml": without}))
+    block = next(e for e in errs if e.path == "PartonHistory")
+    assert "AddConfigBlocks" in (block.suggestion or "")
+    # ... and its output container no longer exists either
+    assert {e.path for e in errs} == {"PartonHistory", "Output.containers.Ttbar_"}
+    typo = parton.replace("histories: 'Ttbar'", "historys: 'Ttbar'")
+    (err,) = _errors(validate({"parton.yaml": typo}))
+    assert err.path == "PartonHistory[0].historys" and err.suggestion == "did you mean 'histories'?"
+
+
+def test_add_config_blocks_cannot_reregister_a_builtin_block() -> None:
+    text = ("Output: {}\nAddConfigBlocks:\n  - modulePath: 'X.Y'\n    functionName: 'f'\n"
+            "    algName: 'Jets'\n    pos: 'Output'\n")
+    (err,) = _errors(validate({"reco.yaml": text}))
+    assert err.path == "AddConfigBlocks[0].algName" and "already been added" in err.message
+
+
+def test_include_is_rejected_clearly() -> None:
+    (err,) = _errors(validate({"reco.yaml": "include: ['common.yaml']\nCommonServices: {}\n"}))
+    assert err.path == "include" and "not supported" in err.message
+
+
+def test_all_files_reported_together() -> None:
+    errs = _errors(validate({"reco.yaml": "Jetz: {}\n", "particle.yaml": "PL_Jetz: {}\n"}))
+    assert [(e.file, e.suggestion) for e in errs] == [
+        ("particle.yaml", "did you mean 'PL_Jets'?"), ("reco.yaml", "did you mean 'Jets'?")]
+
+
+def test_cut_grammar_ast() -> None:
+    cuts = parse_cuts("JET_N_BTAG GN2v01:FixedCutBEff_70 >= 1\n# comment\n\nEL_N tight 25000 == 1\n"
+                      "MLLWINDOW 80000 100000 veto\nMET+MWT > 40000\nOS el mu\nIMPORT SUBcommon\nSAVE")
+    assert [c.keyword for c in cuts] == ["JET_N_BTAG", "EL_N", "MLLWINDOW", "MET+MWT", "OS",
+                                         "IMPORT", "SAVE"]
+    assert cuts[0].btag == ("GN2v01", "FixedCutBEff_70") and cuts[0].count == 1
+    assert (cuts[1].selections, cuts[1].value, cuts[1].comparator, cuts[1].count, cuts[1].line) == (
+        ("tight",), 25000.0, "==", 1, 4)
+    assert cuts[2].values == (80000.0, 100000.0) and cuts[2].veto
+    assert cuts[4].leptons == ("el", "mu") and cuts[5].region == "SUBcommon"
+
+
+def test_cut_grammar_errors_listed() -> None:
+    with pytest.raises(CutSyntaxError) as info:
+        parse_cuts("EL_N 25000 >= 1.5\nJET_N 25000 => 4\nMETT > 3\nSAVE now")
+    msgs = [p.message for p in info.value.problems]
+    assert len(msgs) == 4
+    assert "whole number" in msgs[0] and "comparator" in msgs[1]
+    assert info.value.problems[2].suggestion == "did you mean 'MET'?"
+
+
+def test_cuts_in_config_import_and_positions() -> None:
+    text = _reco().replace("        IMPORT SUBcommon\n        MWT", "        IMPORT SUBcomon\n        MWT")
+    text = text.replace("        MET+MWT > 60000", "        MET+MWT >> 60000")
+    errs = _errors(validate({"reco.yaml": text}))
+    assert len(errs) == 2
+    imp = next(e for e in errs if "IMPORT" in e.message)
+    assert "undefined region 'SUBcomon'" in imp.message
+    assert imp.suggestion == "did you mean 'SUBcommon'?"
+    assert imp.line == _line_of(text, "IMPORT SUBcomon")
+    bad = next(e for e in errs if "comparator" in e.message)
+    assert (bad.line, bad.column) == (_line_of(text, "MET+MWT >>"), 9)
+    assert imp.column == 9
+
+
+def test_cut_positions_for_inline_strings() -> None:
+    text = ("EventSelection:\n  - electrons: 'E'\n    selectionCutsDict:\n"
+            "      'ee': 'EL_N 25000 >> 2'\n")
+    errs = [e for e in _errors(validate({"reco.yaml": text})) if "comparator" in e.message]
+    assert [e.line for e in errs] == [4]
+
+
+def test_import_of_region_defined_later() -> None:
+    text = _reco().replace("'SUBcommon'", "'SUBzzz'", 1).replace(
+        "      'mujets': |", "      'SUBcommon': |\n        SAVE\n      'mujets': |")
+    errs = _errors(validate({"reco.yaml": text}))
+    assert any("defined later" in e.message for e in errs)
+
+
+def test_btag_cut_needs_matching_flavour_tagging() -> None:
+    text = _reco().replace("JET_N_BTAG >= 1", "JET_N_BTAG GN2v01:FixedCutBEff_77 >= 1")
+    (err,) = _errors(validate({"reco.yaml": text}))
+    assert "no FlavourTagging entry" in err.message and "GN2v01" in err.message
+
+
+def test_release_mismatch_is_a_warning() -> None:
+    errs = validate({"reco.yaml": "CommonServices: {}\n"}, release="25.2.88")
+    assert [e.severity for e in errs] == ["warning"]
+
+
+UPSTREAM = os.environ.get("TOPCP_UPSTREAM_CONFIGS")
+
+
+@pytest.mark.skipif(not UPSTREAM, reason="set TOPCP_UPSTREAM_CONFIGS to a folder of upstream configs")
+@pytest.mark.parametrize("name", sorted(p.name for p in Path(UPSTREAM or ".").glob("*.yaml"))
+                         if UPSTREAM else ["none"])
+def test_upstream_example_configs_have_no_errors(name: str) -> None:
+    """TopCPToolkit's own share/configs run in its CI: our checks must not reject them."""
+    text = (Path(UPSTREAM) / name).read_text()
+    assert _errors(validate({name: text})) == []
+
+
+@pytest.mark.skipif(not UPSTREAM, reason="set TOPCP_UPSTREAM_CONFIGS")
+def test_upstream_reco_broken_variants() -> None:
+    path = next(Path(UPSTREAM).glob("*exampleTtbarLjets*reco*.yaml"), None)
+    if path is None:
+        pytest.skip("no exampleTtbarLjets reco.yaml in the folder")
+    text = path.read_text().replace("        minPt: 25000.0\n        maxEta: 2.5\n    FlavourTagging",
+                                    "        minPt: 25000\n        maxEta: 2.5\n    FlavourTagging")
+    text = text.replace("electrons: 'AnaElectrons.tight'\n    #photons", "electrons: 'AnaElectrons.tigth'\n    #photons")
+    errs = validate({"reco.yaml": text})
+    assert {e.path for e in _errors(errs)} == {"Jets[0].PtEtaSelection.minPt"}
+    # upstream declares AddConfigBlocks, whose blocks may add selections: only a warning then
+    assert any(e.path == "MissingET[0].electrons" and "tigth" in e.message for e in errs)
+
+
+@pytest.mark.parametrize("text", [
+    "- a\n- b\n", "42\n", "''\n", "1: {}\n", "Jets: [1, 2]\n", "Jets:\n  - PtEtaSelection: 5\n",
+    "EventSelection:\n  selectionCutsDict: [a]\n", "EventSelection:\n  selectionCutsDict:\n    1: 2\n",
+    "AddConfigBlocks: 'x'\n", "AddConfigBlocks:\n  - algName: 3\n", "Output:\n  containers: [a]\n",
+    "Output:\n  vars: [1, {a: b}]\n  commands: ['frobnicate x']\n", "MissingET:\n  jets: 5\n",
+    "Thinning:\n  containerName: [x]\n", "x: !!binary aGVsbG8=\n", "? [a, b]\n: c\n",
+    "a: &x {b: 1}\nc:\n  <<: *x\n  b: 2\n", "Jets: {containerName: J, jetCollection: K, JVT: null}\n",
+    "---\na: 1\n---\nb: 2\n", "\t- bad\n", "a: 'unterminated\n",
+])
+def test_odd_inputs_never_crash(text: str) -> None:
+    errs = validate({"reco.yaml": text})
+    assert all(isinstance(e, ConfigError) and e.line >= 0 for e in errs)
+    assert errs, "every one of these is a mistake the real reader would reject"
+
+
+def test_derive_schema_script_is_reproducible(tmp_path: Path) -> None:
+    """The generator reads source files from folders and merges the hand table."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location(
+        "derive_schema", root / "codegen" / "schema-tools" / "derive_schema.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    src = Path(__file__).parent / "data" / "schema-src"
+    out = tmp_path / "schema.json"
+    args = ["--athena", str(src / "athena"), "--topcp", str(src / "topcp"), "--out", str(out)]
+    assert module.main(args) == 0
+    first = out.read_bytes()
+    assert module.main(args) == 0 and out.read_bytes() == first  # deterministic
+    import json
+
+    schema = json.loads(first)
+    Draft202012Validator.check_schema(schema)
+    electrons = schema["$defs"]["opts_Electrons"]["properties"]
+    assert electrons["minPt"]["x-pytype"] == "float" and electrons["minPt"]["default"] == 4500.0
+    assert electrons["decorateTruth"]["x-pytype"] == "bool"  # typed from the docs default
+    assert "hiddenOption" not in electrons
+    assert electrons["skipOnData"]["x-pytype"] == "bool"  # common options from the hand table
+    jets = schema["$defs"]["opts_Jets"]["properties"]
+    assert {"containerName", "jetCollection", "runJvtUpdate"} <= set(jets)
+    assert "seq" not in jets
+    assert schema["$defs"]["topcp_truthConfig"]["properties"]["histories"]["x-pytype"] == "str"
+
+
+def test_selection_in_a_cut_is_checked_at_its_line() -> None:
+    text = _reco().replace("EL_N 25000 == 1\n        MU_N", "EL_N tigth 25000 == 1\n        MU_N")
+    (err,) = _errors(validate({"reco.yaml": text}))
+    assert (err.line, err.column) == (_line_of(text, "EL_N tigth"), 9)
+    assert err.suggestion == "did you mean 'tight'?"
+
+
+def test_output_references_and_commands() -> None:
+    text = _reco().replace("    jet_: 'OutJets'", "    jet_: 'OutJet'").replace(
+        "  metVars: []", "  metVars: []\n  commands:\n    - 'disable jet_.*'\n    - 'drop el_.*'")
+    errs = _errors(validate({"reco.yaml": text}))
+    assert {(e.path, e.suggestion) for e in errs} == {
+        ("Output.containers.jet_", "did you mean 'OutJets'?"), ("Output.commands[1]", None)}
+
+
+def test_add_config_blocks_super_blocks_register_sub_blocks() -> None:
+    text = ("Jets:\n  - containerName: 'AnaJets'\n    jetCollection: 'AntiKt4EMPFlowJets'\n"
+            "    MyDeco: {}\nAddConfigBlocks:\n  - modulePath: 'My.Module'\n"
+            "    functionName: 'f'\n    algName: 'MyDeco'\n    superBlocks: 'Jets'\n")
+    assert _errors(validate({"reco.yaml": text})) == []
