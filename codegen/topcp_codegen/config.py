@@ -1,0 +1,65 @@
+"""Service settings: where each comes from and its default, in one place.
+
+Settings are read once when the app is created, so an operator mistake (bad JSON in
+``ALLOWED_DOCKER_REGISTRIES``, a non-numeric size limit) stops gunicorn at start-up with a clear
+message instead of turning every user request into an error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .images import parse_allowed_registries
+
+#: Upstream's TopCP science image for the release our schema validates (AnalysisBase 25.2.74 +
+#: TopCPToolkit v2.23.0). Our transform script needs only python and runTop_el.py, which it has.
+DEFAULT_SCIENCE_IMAGE = "sslhep/servicex_science_image_topcp:25.2.74-v2.23.0"
+#: Kubernetes ConfigMaps (where ServiceX puts the bundle) hold about 1 MiB; so does our body limit.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+#: Environment variables the service reads (documented in docs/codegen.md).
+ENV_IMAGE = "TRANSFORMER_SCIENCE_IMAGE"
+ENV_ALLOWED = "ALLOWED_DOCKER_REGISTRIES"
+ENV_MAX_BODY = "TOPCP_CODEGEN_MAX_BODY_BYTES"
+ENV_CONFIG_FILE = "CODEGEN_CONFIG_FILE"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the view needs to answer a request."""
+
+    default_image: str
+    allowed_registries: dict[str, tuple[str, ...]]
+    max_body_bytes: int
+
+
+def config_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Flask config keys taken from the environment (only those that are set)."""
+    env = os.environ if env is None else env
+    out: dict[str, Any] = {}
+    for key in (ENV_IMAGE, ENV_ALLOWED, ENV_MAX_BODY):
+        if env.get(key, "") != "":
+            out[key] = env[key]
+    return out
+
+
+def settings_from_config(config: Mapping[str, Any]) -> Settings:
+    """Check and convert raw config values; raises ``ValueError`` naming the bad setting."""
+    image = config.get(ENV_IMAGE) or DEFAULT_SCIENCE_IMAGE
+    if not isinstance(image, str) or not image.strip():
+        raise ValueError(f"{ENV_IMAGE} must be a Docker image reference, got {image!r}")
+    raw_limit = config.get(ENV_MAX_BODY, DEFAULT_MAX_BODY_BYTES)
+    try:
+        limit = int(raw_limit)
+    except (TypeError, ValueError):
+        raise ValueError(f"{ENV_MAX_BODY} must be a number of bytes, got {raw_limit!r}") from None
+    if limit < 1024:
+        raise ValueError(f"{ENV_MAX_BODY} must be at least 1024 bytes, got {limit}")
+    return Settings(
+        default_image=image.strip(),
+        allowed_registries=parse_allowed_registries(config.get(ENV_ALLOWED)),
+        max_body_bytes=limit,
+    )
