@@ -1,0 +1,152 @@
+"""Benchmark of the emulated runTop_el.py (topcp-emulate) against the I/O bound.
+
+Builds PHYSLITE RNTuple files of 20k and >= 200k events by replicating the 100 events of
+the real test file (only the branches the example reco.yaml needs), then, in the same run:
+
+* events/s of ``topcp-emulate --no-systematics`` with examples/ttbar-ljets/reco.yaml, and
+  events/s of uproot merely reading the same branches chunk by chunk (the I/O bound);
+  target: emulator >= 0.3 x the read-only rate;
+* peak RSS of the emulator at 20k and at 200k events, each in its own subprocess
+  (resource.getrusage(RUSAGE_CHILDREN) inside a one-shot wrapper); target: growth < 20 %.
+
+Run: ``.venv/bin/python bench/emulator_bench.py [--events 200000] [--keep DIR]``.
+Prints the figures and PASS/FAIL per target; exit status 1 if a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import awkward as ak
+import uproot
+
+REPO = Path(__file__).resolve().parents[1]
+SOURCE = REPO.parent / "shared" / "testdata" / "PHYSLITE_mc23_ttbar_rntuple.root"
+CONFIG = REPO / "examples" / "ttbar-ljets"
+EMULATE = Path(sys.executable).with_name("topcp-emulate")
+
+_WRAPPER = """
+import json, resource, subprocess, sys, time
+t0 = time.perf_counter()
+rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+dt = time.perf_counter() - t0
+if rc.returncode:
+    sys.stderr.write(rc.stderr)
+print(json.dumps({"rc": rc.returncode, "seconds": dt,
+                  "maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+"""
+
+_READ_ONLY = """
+import sys, uproot
+keys = sys.argv[2].split("\\n")
+n = 0
+for chunk in uproot.open(sys.argv[1])["EventData"].iterate(keys, step_size=int(sys.argv[3]), library="ak"):
+    n += len(chunk)
+print(n)
+"""
+
+
+def needed_keys() -> list[str]:
+    """The input branches the emulator reads for the example reco.yaml."""
+    sys.path.insert(0, str(REPO / "science"))
+    from topcp_science.emulator.config import load_configs
+    from topcp_science.emulator.inputs import open_physlite
+    from topcp_science.emulator.reco import RecoLevel
+    from topcp_science.emulator.systematics import generator_weights, plan_systematics
+
+    cfg = load_configs(CONFIG, ["reco"])["reco"]
+    level = RecoLevel(cfg, plan_systematics({}, enabled=False, weights=generator_weights(0, None)), is_mc=True, dsid=None,
+                      warn=lambda _msg: None)
+    src = open_physlite(str(SOURCE))
+    cols = set(level.columns()) | {("EventInfo", "mcEventWeights"), ("EventInfo", "eventNumber")}
+    return sorted(src.columns[c] for c in cols if c in src.columns)
+
+
+def build(path: Path, keys: list[str], events: int) -> None:
+    """Replicate the source's events (only ``keys``) into an ``EventData`` RNTuple.
+
+    The source is the mc23 ttbar RNTuple test file, so events pass the example selection and
+    the writer is exercised too. (uproot cannot write vector<string>, the MET term names, into
+    a TTree, but it writes RNTuples, PHYSLITE's other layout.)
+    """
+    data = uproot.open(SOURCE)["EventData"].arrays(keys, library="ak")
+    base = len(data)
+    block = ak.concatenate([data] * max(1, 10_000 // base))  # ~10k events per cluster
+    with uproot.recreate(path) as f:
+        written = 0
+        while written < events:
+            take = min(len(block), events - written)
+            chunk = {k: block[k][:take] for k in keys}
+            if written == 0:
+                f["EventData"] = chunk
+            else:
+                f["EventData"].extend(chunk)
+            written += take
+
+
+def measure(cmd: list[str]) -> dict:
+    out = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["rc"]:
+        raise SystemExit(f"command failed: {' '.join(cmd)}\n{out.stderr}")
+    return result
+
+
+def emulate(workdir: Path, infile: Path, *, systematics: bool = False) -> dict:
+    listing = workdir / f"{infile.stem}.txt"
+    listing.write_text(f"{infile}\n")
+    extra = [] if systematics else ["--no-systematics"]
+    return measure([str(EMULATE), "-i", str(listing), "-o", f"out_{infile.stem}", "-t", str(CONFIG),
+                    *extra])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--small", type=int, default=20_000)
+    ap.add_argument("--keep", type=Path, default=None, help="keep the generated files in this folder")
+    args = ap.parse_args()
+    if not SOURCE.is_file():
+        raise SystemExit(f"test file {SOURCE} not found")
+    keys = needed_keys()
+    with tempfile.TemporaryDirectory(prefix="emulator_bench_") as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        small, large = work / "physlite_small.root", work / "physlite_large.root"
+        t0 = time.perf_counter()
+        build(small, keys, args.small)
+        build(large, keys, args.events)
+        print(f"built {args.small} and {args.events}-event files ({len(keys)} branches) "
+              f"in {time.perf_counter() - t0:.1f} s")
+
+        read = measure([sys.executable, "-c", _READ_ONLY, str(large), "\n".join(keys), "20000"])
+        emu_large = emulate(work, large)
+        emu_small = emulate(work, small)
+        emu_sys = emulate(work, small, systematics=True)
+
+    read_rate = args.events / read["seconds"]
+    emu_rate = args.events / emu_large["seconds"]
+    ratio = emu_rate / read_rate
+    growth = emu_large["maxrss_kb"] / emu_small["maxrss_kb"] - 1.0
+    print(f"uproot read-only ({len(keys)} branches): {read_rate:,.0f} events/s "
+          f"({read['seconds']:.1f} s for {args.events})")
+    print(f"topcp-emulate --no-systematics:        {emu_rate:,.0f} events/s "
+          f"({emu_large['seconds']:.1f} s for {args.events})")
+    print(f"topcp-emulate with systematics (info): {args.small / emu_sys['seconds']:,.0f} events/s "
+          f"on {args.small} events, peak RSS {emu_sys['maxrss_kb'] / 1024:.0f} MiB")
+    print(f"ratio emulator / read-only: {ratio:.2f}  (target >= 0.30)  "
+          f"{'PASS' if ratio >= 0.3 else 'FAIL'}")
+    print(f"peak RSS: {emu_small['maxrss_kb'] / 1024:.0f} MiB at {args.small} events, "
+          f"{emu_large['maxrss_kb'] / 1024:.0f} MiB at {args.events} events: growth {growth * 100:+.1f} % "
+          f"(target < 20 %)  {'PASS' if growth < 0.2 else 'FAIL'}")
+    return 0 if ratio >= 0.3 and growth < 0.2 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

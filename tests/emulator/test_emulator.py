@@ -1,0 +1,342 @@
+"""The emulated runTop_el.py on the real PHYSLITE test files, checked against independent
+uproot+awkward computations written here (not the emulator's own code paths)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pytest
+import uproot
+import yaml
+from topcp_science.emulator.cli import main
+
+
+def _run(tmp: Path, files: list[Path], config_dir: Path, *extra: str, name: str = "out") -> tuple[int, Path]:
+    tmp.mkdir(parents=True, exist_ok=True)
+    listing = tmp / "input.txt"
+    listing.write_text("\n".join(str(f) for f in files) + "\n")
+    cwd = Path.cwd()
+    os.chdir(tmp)
+    try:
+        rc = main(["-i", str(listing), "-o", name, "-t", str(config_dir), *extra])
+    finally:
+        os.chdir(cwd)
+    return rc, tmp / f"{name}.root"
+
+
+def _config_dir(tmp: Path, ttbar_configs: dict[str, Path], edit=None, particle_edit=None) -> Path:
+    d = tmp / "cfg"
+    d.mkdir(parents=True, exist_ok=True)
+    reco = yaml.safe_load(ttbar_configs["reco"].read_text())
+    if edit:
+        edit(reco)
+    (d / "reco.yaml").write_text(yaml.safe_dump(reco, sort_keys=False))
+    for level in ("particle", "parton"):
+        (d / f"{level}.yaml").write_text(ttbar_configs[level].read_text())
+    return d
+
+
+@functools.cache
+def _input_tree(path: Path):
+    f = uproot.open(path)
+    return f["CollectionTree"] if "CollectionTree" in f else f["EventData"]
+
+
+@functools.cache
+def _read_input(path: Path, container: str, var: str) -> ak.Array:
+    tree = _input_tree(path)
+    if tree.classname == "TTree":
+        return tree[f"{container}AuxDyn.{var}"].array()
+    return tree.arrays([f"{container}AuxDyn:{var}"])[f"{container}AuxDyn:{var}"]
+
+
+def _no_or_config(reco: dict) -> None:
+    """Example config without overlap removal, nothing filtered, plus a simple region."""
+    reco.pop("OverlapRemoval")
+    for th in reco["Thinning"]:
+        if th["containerName"] == "AnaJets":
+            th["selectionName"] = "baselineJvt"
+    es = reco["EventSelection"][0]
+    es["noFilter"] = True
+    es["selectionCutsDict"]["fourjets"] = "JET_N 25000 >= 4\nEL_N 25000 >= 1\nSAVE\n"
+
+
+@pytest.fixture(scope="module")
+def no_or_run(tmp_path_factory, physlite_file: Path, ttbar_configs) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("noor")
+    cfg = _config_dir(tmp, ttbar_configs, _no_or_config)
+    rc, out = _run(tmp, [physlite_file], cfg, "--no-systematics")
+    assert rc == 0
+    return physlite_file, out
+
+
+@pytest.fixture(scope="module")
+def example_run(tmp_path_factory, physlite_file: Path, ttbar_configs) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("example")
+    rc, out = _run(tmp, [physlite_file], ttbar_configs["reco"].parent)
+    assert rc == 0
+    return physlite_file, out
+
+
+def test_example_config_gives_a_readable_topcp_shaped_ntuple(example_run, capsys):
+    src, out = example_run
+    f = uproot.open(out)
+    tree = f["reco"]
+    names = set(tree.keys())
+    # prefixes from Output.containers, _NOSYS on varying variables, none on fixed ones
+    for b in ("el_pt_NOSYS", "el_eta", "el_phi", "el_e_NOSYS", "el_charge", "el_select_tight_NOSYS",
+              "el_select_loose_NOSYS", "mu_pt_NOSYS", "mu_select_tight_NOSYS", "jet_pt_NOSYS", "jet_eta",
+              "jet_select_baselineJvt_NOSYS", "jet_ftag_select_DL1dv01_FixedCutBEff_77",
+              "met_met_NOSYS", "met_phi_NOSYS", "met_sumet_NOSYS", "eventNumber", "runNumber",
+              "mcChannelNumber", "weight_mc_NOSYS", "weight_pileup_NOSYS", "pass_ejets_NOSYS",
+              "pass_mujets_NOSYS", "mu_average"):
+        assert b in names, b
+    assert "el_eta_NOSYS" not in names and "eventNumber_NOSYS" not in names
+    # selection and event flags are chars
+    assert tree["el_select_tight_NOSYS"].array().layout.content.dtype == np.int8
+    assert tree["pass_ejets_NOSYS"].array().to_numpy().dtype == np.int8
+    # kinematic variations only where they act
+    assert "jet_pt_JET_EnergyScale__1up" in names
+    assert "el_pt_JET_EnergyScale__1up" not in names
+    assert "pass_ejets_JET_EnergyScale__1up" in names
+    gen = sorted(n for n in names if n.startswith("weight_mc_GEN_"))
+    assert gen and not [n for n in names if n.startswith("pass_") and "GEN_" in n]
+    # every kept event passes a non-SUB region for some systematic
+    arrays = tree.arrays([n for n in names if n.startswith(("pass_ejets_", "pass_mujets_"))], library="np")
+    if tree.num_entries:
+        assert np.all(np.any(np.vstack(list(arrays.values())) != 0, axis=0))
+    labels = f["listOfSystematics"].axis().labels()
+    assert labels[0] == "NOSYS" and "JET_EnergyScale__1up" in labels
+    marker = f["topcp_emulator"]
+    assert "emulator" in str(marker) and "FlavourTaggingEventSF" in str(marker)
+    assert f["metadata"].axis().labels()[0] == "mc"
+
+
+def test_objects_and_region_agree_with_independent_computation(no_or_run):
+    src, out = no_or_run
+    t = uproot.open(out)["reco"]
+    # noFilter on the regions: only EventCleaning (runEventCleaning: True) removes events
+    clean = ak.to_numpy(_read_input(src, "EventInfo", "DFCommonJets_eventClean_LooseBad") != 0)
+    assert t.num_entries == np.count_nonzero(clean)
+    ev = t.arrays(["eventNumber", "el_pt_NOSYS", "jet_pt_NOSYS", "pass_fourjets_NOSYS"])
+    assert ak.all(ev.eventNumber == _read_input(src, "EventInfo", "eventNumber")[clean])
+
+    el_pt = _read_input(src, "AnalysisElectrons", "pt")[clean]
+    el_eta = abs(_read_input(src, "AnalysisElectrons", "eta"))[clean]
+    el_id = _read_input(src, "AnalysisElectrons", "DFCommonElectronsLHTight")[clean] != 0
+    el_ok = (el_pt > 25000) & (el_eta < 2.47) & ~((el_eta > 1.37) & (el_eta < 1.52)) & el_id
+    assert ak.all(ak.num(ev.el_pt_NOSYS) == ak.sum(el_ok, axis=1))
+    assert ak.all(ev.el_pt_NOSYS == el_pt[el_ok])  # input order kept, MeV
+
+    j_pt = _read_input(src, "AnalysisJets", "pt")[clean]
+    j_eta = abs(_read_input(src, "AnalysisJets", "eta"))[clean]
+    jvt = _read_input(src, "AnalysisJets", "NNJvtPass")[clean] != 0
+    j_ok = (j_pt > 25000) & (j_eta < 2.5) & (jvt | (j_pt > 60000) | (j_eta > 2.4))
+    assert ak.all(ak.num(ev.jet_pt_NOSYS) == ak.sum(j_ok, axis=1))
+    assert ak.all(ev.jet_pt_NOSYS == j_pt[j_ok])
+
+    # region fourjets over jets 'AnaJets.baselineJvt' and electrons 'AnaElectrons.tight'
+    trk = _read_input(src, "AnalysisElectrons", "ptvarcone30_Nonprompt_All_MaxWeightTTVALooseCone_pt1000")[clean]
+    calo = _read_input(src, "AnalysisElectrons", "topoetcone20")[clean]
+    tight = el_ok & (trk / el_pt < 0.06) & (calo / el_pt < 0.06)
+    expected = (ak.sum(j_ok, axis=1) >= 4) & (ak.sum(tight, axis=1) >= 1)
+    assert np.array_equal(ev.pass_fourjets_NOSYS.to_numpy() != 0, ak.to_numpy(expected))
+
+
+def _weight_names(path: Path) -> list[str] | None:
+    f = uproot.open(path)
+    if "MetaData" not in f:
+        return None
+    return list(f["MetaData"]["TruthMetaDataAux./TruthMetaDataAux.weightNames"].array()[0][0])
+
+
+def test_cutbookkeeper_sums_the_nominal_mc_weights(example_run):
+    src, out = example_run
+    f = uproot.open(out)
+    weights = _read_input(src, "EventInfo", "mcEventWeights")
+    dsid = int(_read_input(src, "EventInfo", "mcChannelNumber")[0])
+    run = int(_read_input(src, "EventInfo", "runNumber")[0])
+    names = _weight_names(src)
+    # the nominal weight is the one named "nominal" in the metadata, else the first
+    nominal = names.index("nominal") if names and "nominal" in names else 0
+    cbk = f[f"CutBookkeeper_{dsid}_{run}_NOSYS"]
+    assert cbk.axis().labels() == ["Initial events", "Initial sum of weights",
+                                   "Initial sum of weights squared"]
+    n, sumw, sumw2 = cbk.values()
+    w0 = ak.to_numpy(weights[:, nominal]).astype(np.float64)
+    assert n == 100
+    assert sumw == pytest.approx(w0.sum(), rel=1e-9)
+    assert sumw2 == pytest.approx((w0 * w0).sum(), rel=1e-9)
+    assert ak.all(f["reco"]["weight_mc_NOSYS"].array() == weights[:, nominal][
+        np.isin(ak.to_numpy(_read_input(src, "EventInfo", "eventNumber")),
+                f["reco"]["eventNumber"].array(library="np"))])
+    # a generator-weight variation: named after the metadata (TopCPToolkit's rule) or numbered
+    if names:
+        index, sysname = names.index("MUR0.5_MUF0.5_PDF260000"), "GEN_MUR05_MUF05_PDF260000"
+    else:
+        index, sysname = 1, "GEN_w001"
+    gen = f[f"CutBookkeeper_{dsid}_{run}_{sysname}"].values()[1]
+    assert gen == pytest.approx(ak.to_numpy(weights[:, index]).astype(np.float64).sum(), rel=1e-9)
+
+
+def test_no_systematics_writes_nominal_only(no_or_run):
+    _, out = no_or_run
+    f = uproot.open(out)
+    names = f["reco"].keys()
+    assert not [n for n in names if "__1up" in n or "__1down" in n or "GEN_" in n]
+    assert f["listOfSystematics"].axis().labels() == ["NOSYS"]
+    assert not [k for k in f.keys() if k.startswith("CutBookkeeper_") and "GEN_" in k]
+
+
+def test_filter_systematics_is_a_full_match_regex(tmp_path, physlite_rntuple, ttbar_configs):
+    def edit(reco):
+        reco["CommonServices"]["filterSystematics"] = "JET_.*"
+    rc, out = _run(tmp_path, [physlite_rntuple], _config_dir(tmp_path, ttbar_configs, edit))
+    assert rc == 0
+    labels = uproot.open(out)["listOfSystematics"].axis().labels()
+    assert labels == ["NOSYS", "JET_EnergyScale__1down", "JET_EnergyScale__1up"]
+
+
+def test_rerun_gives_identical_content(tmp_path, physlite_ttree, ttbar_configs):
+    cfg = ttbar_configs["reco"].parent
+    outs = [_run(tmp_path / f"r{i}", [physlite_ttree], cfg, "--no-systematics")[1] for i in range(2)]
+    a, b = (uproot.open(p) for p in outs)
+    assert a.keys() == b.keys()
+    for key, cls in a.classnames().items():
+        if cls == "TTree":
+            assert ak.all(ak.Array(a[key].arrays()) == ak.Array(b[key].arrays())) if a[key].num_entries else True
+            assert a[key].keys() == b[key].keys()
+        elif cls.startswith("TH1"):
+            assert np.array_equal(a[key].values(), b[key].values())
+            assert a[key].axis().labels() == b[key].axis().labels()
+        else:
+            assert str(a[key]) == str(b[key])
+
+
+def test_particle_level_tree_from_truth(tmp_path, physlite_rntuple, ttbar_configs, capsys):
+    rc, out = _run(tmp_path, [physlite_rntuple], ttbar_configs["reco"].parent, "--particle",
+                   "--no-systematics")
+    assert rc == 0
+    f = uproot.open(out)
+    t = f["particleLevel"]
+    for b in ("PL_el_pt", "PL_mu_pt", "PL_jet_pt", "PL_nu_pt", "PL_met_met_NOSYS", "PL_pass_ejets_NOSYS",
+              "eventNumber", "runNumber", "mcChannelNumber"):
+        assert b in t.keys(), b
+    jets = t.arrays(["PL_jet_pt", "PL_jet_eta"])
+    assert ak.all(jets.PL_jet_pt > 25000) and ak.all(abs(jets.PL_jet_eta) < 2.5)
+    assert "listOfSystematicsParticleLevel" in f
+
+
+def test_eventloop_line_counts_events(tmp_path, physlite_ttree, ttbar_configs, capsys):
+    rc, _ = _run(tmp_path, [physlite_ttree], ttbar_configs["reco"].parent, "--no-systematics", "-e", "40")
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert f"Package.EventLoop        INFO    Processing events 0-40 in file {physlite_ttree}" in out
+
+
+def test_absent_tagger_warns_and_flags_are_false(tmp_path, physlite_ttree, ttbar_configs, capsys):
+    def edit(reco):
+        reco["Jets"][0]["FlavourTagging"] = [{"btagger": "GN2v01", "btagWP": "FixedCutBEff_77"}]
+        reco["Jets"][0].pop("FlavourTaggingEventSF")
+        reco["EventSelection"][0]["btagDecoration"] = "ftag_select_GN2v01_FixedCutBEff_77"
+        reco["EventSelection"][0]["noFilter"] = True
+    rc, out = _run(tmp_path, [physlite_ttree], _config_dir(tmp_path, ttbar_configs, edit), "--no-systematics")
+    assert rc == 0
+    assert "b-tagger GN2v01" in capsys.readouterr().out
+    flags = uproot.open(out)["reco"]["jet_ftag_select_GN2v01_FixedCutBEff_77"].array()
+    assert ak.sum(flags) == 0 and ak.sum(ak.num(flags)) > 0
+
+
+def test_strict_refuses_blocks_it_cannot_emulate(tmp_path, physlite_ttree, ttbar_configs, capsys):
+    rc, out = _run(tmp_path, [physlite_ttree], ttbar_configs["reco"].parent, "--strict")
+    assert rc != 0 and not out.exists()
+    assert "FlavourTaggingEventSF" in capsys.readouterr().err
+
+
+def test_missing_input_file_is_one_clear_error(tmp_path, ttbar_configs, capsys):
+    rc, out = _run(tmp_path, [tmp_path / "nope.root"], ttbar_configs["reco"].parent)
+    assert rc != 0 and not out.exists()
+    err = capsys.readouterr().err
+    assert "nope.root does not exist" in err
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_not_physlite_input_is_rejected(tmp_path, ttbar_configs, capsys):
+    bogus = tmp_path / "bogus.root"
+    with uproot.recreate(bogus) as f:
+        f["events"] = {"x": np.arange(3)}
+    rc, out = _run(tmp_path, [bogus], ttbar_configs["reco"].parent)
+    assert rc != 0 and not out.exists()
+    assert "is not PHYSLITE" in capsys.readouterr().err
+    text = tmp_path / "text.root"
+    text.write_text("not root at all")
+    rc, out = _run(tmp_path, [text], ttbar_configs["reco"].parent)
+    assert rc != 0 and not out.exists()
+    assert "not a readable ROOT file" in capsys.readouterr().err
+
+
+def test_bad_config_is_rejected_with_the_validator_messages(tmp_path, physlite_ttree, ttbar_configs, capsys):
+    from topcp_codegen.validation import validate
+
+    def edit(reco):
+        reco["Jets"][0]["PtEtaSelection"]["minPt"] = 25000  # int, TextConfig wants float
+        reco["Bogus"] = {}
+    cfg = _config_dir(tmp_path, ttbar_configs, edit)
+    expected = [str(e) for e in validate({"reco.yaml": (cfg / "reco.yaml").read_text()})
+                if e.severity == "error"]
+    assert expected
+    rc, out = _run(tmp_path, [physlite_ttree], cfg)
+    assert rc == 2 and not out.exists()
+    err = capsys.readouterr().err
+    for line in expected:
+        assert line in err
+
+
+def test_output_commands_disable_and_rename(tmp_path, physlite_rntuple, ttbar_configs, capsys):
+    def edit(reco):
+        reco["Output"]["commands"] = ["disable jet_e_.*", "rename el_charge el_q", "disable trigPassed_.*"]
+    rc, out = _run(tmp_path, [physlite_rntuple], _config_dir(tmp_path, ttbar_configs, edit),
+                   "--no-systematics")
+    assert rc == 0
+    names = set(uproot.open(out)["reco"].keys())
+    assert "jet_e_NOSYS" not in names and "jet_pt_NOSYS" in names
+    assert "el_q" in names and "el_charge" not in names
+    assert "'disable trigPassed_.*' matches no branch" in capsys.readouterr().out
+
+
+def test_remote_input_names_the_missing_package(tmp_path, ttbar_configs, monkeypatch, capsys):
+    import topcp_science.emulator.inputs as inputs
+
+    real = inputs.importlib.util.find_spec
+    monkeypatch.setattr(inputs.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "fsspec_xrootd" else real(name, *a))
+    rc, out = _run(tmp_path, ["root://eos.example//store/file.root"], ttbar_configs["reco"].parent)
+    assert rc != 0 and not out.exists()
+    assert "fsspec-xrootd" in capsys.readouterr().err
+
+
+def test_unknown_selection_in_a_cut_is_a_clear_error(tmp_path, physlite_ttree, ttbar_configs, capsys):
+    def edit(reco):
+        reco["EventSelection"][0]["selectionCutsDict"]["ejets"] = "EL_N medium 25000 >= 1\nSAVE\n"
+    rc, out = _run(tmp_path, [physlite_ttree], _config_dir(tmp_path, ttbar_configs, edit))
+    err = capsys.readouterr().err
+    assert rc != 0 and not out.exists()
+    assert "no selection 'medium'" in err and "tight" in err
+
+
+def test_parton_level_writes_event_variables_and_reports_the_history_skipped(
+        tmp_path, physlite_rntuple, ttbar_configs):
+    rc, out = _run(tmp_path, [physlite_rntuple], ttbar_configs["reco"].parent, "--parton", "--no-reco")
+    assert rc == 0
+    f = uproot.open(out)
+    assert "reco" not in f
+    t = f["truth"]
+    assert t.num_entries == 100
+    assert {"eventNumber", "runNumber", "mcChannelNumber", "weight_mc_NOSYS"} <= set(t.keys())
+    assert "parton.yaml:PartonHistory" in json.loads(str(f["topcp_emulator"]))["skipped"]
+    assert "listOfSystematicsPartonLevel" in f
