@@ -91,12 +91,18 @@ def test_example_config_gives_a_readable_topcp_shaped_ntuple(example_run, capsys
     # prefixes from Output.containers, _NOSYS on varying variables, none on fixed ones
     for b in ("el_pt_NOSYS", "el_eta", "el_phi", "el_e_NOSYS", "el_charge", "el_select_tight_NOSYS",
               "el_select_loose_NOSYS", "mu_pt_NOSYS", "mu_select_tight_NOSYS", "jet_pt_NOSYS", "jet_eta",
-              "jet_select_baselineJvt_NOSYS", "jet_ftag_select_DL1dv01_FixedCutBEff_77",
+              "jet_select_baselineJvt_NOSYS", "jet_DL1dv01_FixedCutBEff_77_select",
               "met_met_NOSYS", "met_phi_NOSYS", "met_sumet_NOSYS", "eventNumber", "runNumber",
               "mcChannelNumber", "weight_mc_NOSYS", "weight_pileup_NOSYS", "pass_ejets_NOSYS",
               "pass_mujets_NOSYS", "mu_average"):
         assert b in names, b
     assert "el_eta_NOSYS" not in names and "eventNumber_NOSYS" not in names
+    # FTagAnalysisConfig: addOutputVar(..., '<tagger>_<WP>_select', noSys=True)
+    assert not [n for n in names if "ftag_select" in n]
+    assert tree["jet_DL1dv01_FixedCutBEff_77_select"].array().layout.content.dtype == np.int8
+    # one OverlapRemoval block without selectionName: the decision is folded into every
+    # selection and (athena's enableOutput) not written on its own
+    assert not [n for n in names if "select_or" in n or "passesOR" in n]
     # selection and event flags are chars
     assert tree["el_select_tight_NOSYS"].array().layout.content.dtype == np.int8
     assert tree["pass_ejets_NOSYS"].array().to_numpy().dtype == np.int8
@@ -146,6 +152,84 @@ def test_objects_and_region_agree_with_independent_computation(no_or_run):
     tight = el_ok & (trk / el_pt < 0.06) & (calo / el_pt < 0.06)
     expected = (ak.sum(j_ok, axis=1) >= 4) & (ak.sum(tight, axis=1) >= 1)
     assert np.array_equal(ev.pass_fourjets_NOSYS.to_numpy() != 0, ak.to_numpy(expected))
+
+
+def _delta_r(eta1, phi1, eta2, phi2) -> ak.Array:
+    """All (object 1, object 2) pairs per event, dR computed here from the output branches."""
+    pairs = ak.cartesian([ak.zip({"eta": eta1, "phi": phi1}), ak.zip({"eta": eta2, "phi": phi2})], nested=True)
+    first, second = ak.unzip(pairs)
+    dphi = (first.phi - second.phi + np.pi) % (2 * np.pi) - np.pi
+    return np.hypot(first.eta - second.eta, dphi)
+
+
+def test_overlap_removal_is_folded_into_the_selection_flags(example_run):
+    """After OR no selected jet is within 0.4 of a selected electron or muon (the chain
+    removes jets within 0.2 of leptons, then leptons within 0.4 of the surviving jets)."""
+    src, out = example_run
+    t = uproot.open(out)["reco"]
+    ev = t.arrays(["el_eta", "el_phi", "el_select_tight_NOSYS", "mu_eta", "mu_phi", "mu_select_tight_NOSYS",
+                   "jet_eta", "jet_phi", "jet_select_baselineJvt_NOSYS"])
+    jets = ev.jet_select_baselineJvt_NOSYS != 0
+    checked = 0
+    for lep in ("el", "mu"):
+        sel = ev[f"{lep}_select_tight_NOSYS"] != 0
+        dr = _delta_r(ev[f"{lep}_eta"][sel], ev[f"{lep}_phi"][sel], ev.jet_eta[jets], ev.jet_phi[jets])
+        flat = ak.flatten(dr, axis=None)
+        checked += len(flat)
+        assert ak.all(flat >= 0.4)
+    if "ttbar" in src.name:  # the Run-2 file keeps few events with leptons and jets
+        assert checked > 0
+
+
+@pytest.mark.parametrize(("or_options", "present", "absent"), [
+    # forceOROutputFlags: the generic name FastFrames examples use (jet_select_or_NOSYS)
+    ({"forceOROutputFlags": True}, {"el_select_or_NOSYS", "mu_select_or_NOSYS", "jet_select_or_NOSYS"},
+     {"jet_select_passesOR_NOSYS"}),
+    # several-OR style: a standalone selection named after outputLabel, written on its own
+    ({"addToAllSelections": False}, {"el_select_passesOR_NOSYS", "jet_select_passesOR_NOSYS"},
+     {"jet_select_or_NOSYS"}),
+    ({"selectionName": "myOR"}, {"jet_select_or_myOR_NOSYS"}, {"jet_select_myOR_NOSYS"}),
+    # OR appended to an existing selection: not written on its own
+    ({"jetsSelectionName": "baselineJvt", "addToAllSelections": False},
+     {"el_select_passesOR_NOSYS", "jet_select_baselineJvt_NOSYS"}, {"jet_select_passesOR_NOSYS"}),
+    ({"forceOROutputFlags": True, "forceOROutputFlagName": "noOverlap"}, {"jet_select_noOverlap_NOSYS"},
+     {"jet_select_or_NOSYS"}),
+])
+def test_overlap_removal_flag_names_follow_athena(tmp_path, physlite_rntuple, ttbar_configs,
+                                                   or_options, present, absent):
+    def edit(reco):
+        reco["OverlapRemoval"].update(or_options)
+        reco["EventSelection"][0]["noFilter"] = True
+    rc, out = _run(tmp_path, [physlite_rntuple], _config_dir(tmp_path, ttbar_configs, edit), "--no-systematics")
+    assert rc == 0
+    t = uproot.open(out)["reco"]
+    names = set(t.keys())
+    assert present <= names, present - names
+    assert not absent & names
+    flag = next(iter(present))
+    assert t[flag].array().layout.content.dtype == np.int8
+    if or_options.get("addToAllSelections") is False and "jetsSelectionName" not in or_options:
+        # standalone: baselineJvt no longer includes the OR decision, so some jets pass
+        # baselineJvt and fail OR (in ttbar every electron is also reconstructed as a jet)
+        ev = t.arrays(["jet_select_baselineJvt_NOSYS", "jet_select_passesOR_NOSYS"])
+        assert ak.any((ev.jet_select_baselineJvt_NOSYS != 0) & (ev.jet_select_passesOR_NOSYS == 0))
+
+
+def test_event_cutflow_histograms(example_run):
+    """cutFlowHistograms: cflow_EventInfo__<region>_<SYS> (athena histPattern with
+    selectionName ''), first bin the events reaching EventSelection (after EventCleaning),
+    last bin the events passing the region."""
+    src, out = example_run
+    f = uproot.open(out)
+    clean = ak.to_numpy(_read_input(src, "EventInfo", "DFCommonJets_eventClean_LooseBad") != 0)
+    for region in ("SUBcommon", "ejets", "mujets"):
+        h = f[f"cflow_EventInfo__{region}_NOSYS"]
+        values = h.values()
+        assert values[0] == np.count_nonzero(clean)
+        assert np.all(np.diff(values) <= 0)
+        if not region.startswith("SUB"):  # every event passing a non-SUB region is kept
+            assert values[-1] == np.count_nonzero(f["reco"][f"pass_{region}_NOSYS"].array(library="np"))
+    assert not [k for k in f.keys() if k.startswith("cflow_") and not k.startswith("cflow_EventInfo__")]
 
 
 def _weight_names(path: Path) -> list[str] | None:
@@ -224,9 +308,15 @@ def test_particle_level_tree_from_truth(tmp_path, physlite_rntuple, ttbar_config
     assert rc == 0
     f = uproot.open(out)
     t = f["particleLevel"]
+    names = set(t.keys())
+    # Output.containers 'PL_': 'EventInfo' prefixes the event decorations (weight_mc,
+    # pass_*); Output.vars keep their explicit names
     for b in ("PL_el_pt", "PL_mu_pt", "PL_jet_pt", "PL_nu_pt", "PL_met_met_NOSYS", "PL_pass_ejets_NOSYS",
-              "eventNumber", "runNumber", "mcChannelNumber"):
-        assert b in t.keys(), b
+              "PL_weight_mc_NOSYS", "eventNumber", "runNumber", "mcChannelNumber"):
+        assert b in names, b
+    assert "weight_mc_NOSYS" not in names and "PL_eventNumber" not in names
+    # PL_OverlapRemoval adds its decision to the selections, never as a branch of its own
+    assert not [n for n in names if "passesOR" in n or "select_or" in n]
     jets = t.arrays(["PL_jet_pt", "PL_jet_eta"])
     assert ak.all(jets.PL_jet_pt > 25000) and ak.all(abs(jets.PL_jet_eta) < 2.5)
     assert "listOfSystematicsParticleLevel" in f
@@ -248,7 +338,7 @@ def test_absent_tagger_warns_and_flags_are_false(tmp_path, physlite_ttree, ttbar
     rc, out = _run(tmp_path, [physlite_ttree], _config_dir(tmp_path, ttbar_configs, edit), "--no-systematics")
     assert rc == 0
     assert "b-tagger GN2v01" in capsys.readouterr().out
-    flags = uproot.open(out)["reco"]["jet_ftag_select_GN2v01_FixedCutBEff_77"].array()
+    flags = uproot.open(out)["reco"]["jet_GN2v01_FixedCutBEff_77_select"].array()
     assert ak.sum(flags) == 0 and ak.sum(ak.num(flags)) > 0
 
 

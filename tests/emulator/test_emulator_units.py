@@ -8,6 +8,7 @@ import pytest
 from topcp_science.emulator import cuts as cutlib
 from topcp_science.emulator.errors import EmulatorError
 from topcp_science.emulator.ftag import discriminant, quantile, tag
+from topcp_science.emulator.naming import event_cutflow_name, ftag_output_name, or_naming
 from topcp_science.emulator.output import Deco, Decorations, assemble, parse_output
 from topcp_science.emulator.overlap import ORInput, overlap_removal
 from topcp_science.emulator.selection import selection_mask
@@ -133,15 +134,44 @@ def test_output_naming_rules():
     decos.containers["OutJets"] = {
         "pt_%SYS%": Deco({NOSYS: ak.Array([[1.0], []]), "JET_EnergyScale__1up": ak.Array([[1.1], []])}, True),
         "eta": Deco({NOSYS: ak.Array([[0.1], []])}, False),
-        "select_baselineJvt_%SYS%": Deco({NOSYS: ak.Array([[1], []])}, True),
+        "select_baselineJvt_%SYS%": Deco({NOSYS: ak.Array([[1], []])}, True, selection_flag=True),
+        "select_or_%SYS%": Deco({NOSYS: ak.Array([[1], []])}, True),
     }
     spec = parse_output({"containers": {"jet_": "OutJets", "": "EventInfo"}}, "reco.yaml")
     b = assemble(spec, decos, lambda _m: None)
     assert set(b.flat) == {"eventNumber", "weight_mc_NOSYS", "weight_mc_GEN_x"}
     assert set(b.groups["jet_"]) == {"jet_pt_NOSYS", "jet_pt_JET_EnergyScale__1up", "jet_eta",
-                                     "jet_select_baselineJvt_NOSYS"}
+                                     "jet_select_baselineJvt_NOSYS", "jet_select_or_NOSYS"}
     spec = parse_output({"containers": {"jet_": "OutJets", "": "EventInfo"}, "alwaysAddNosys": True,
                          "storeSelectionFlags": False}, "reco.yaml")
     b = assemble(spec, decos, lambda _m: None)
     assert "eventNumber_NOSYS" in b.flat and "jet_eta_NOSYS" in b.groups["jet_"]
-    assert not [n for n in b.groups["jet_"] if "select_" in n]
+    # storeSelectionFlags drops the selection summaries only, not OR's own output variable
+    assert [n for n in b.groups["jet_"] if "select_" in n] == ["jet_select_or_NOSYS"]
+
+
+def test_overlap_removal_naming_rules():
+    existing = {"tight", "baselineJvt"}
+    one = or_naming({}, "jets", existing)
+    assert (one.target, one.branch) == ("", None)  # folded everywhere, not written
+    assert or_naming({"forceOROutputFlags": True}, "jets", existing).branch == "select_or"
+    two = or_naming({}, "jets", existing, n_blocks=2)  # addToAllSelections None -> False
+    assert (two.target, two.standalone, two.branch) == ("passesOR", True, "select_passesOR")
+    label = or_naming({"outputLabel": "myOR", "addToAllSelections": False}, "electrons", existing)
+    assert label.branch == "select_myOR"
+    named = or_naming({"selectionName": "boosted"}, "muons", existing)
+    assert (named.target, named.branch) == ("boosted", "select_or_boosted")
+    onto = or_naming({"jetsSelectionName": "baselineJvt"}, "jets", existing)
+    assert (onto.target, onto.standalone, onto.branch) == ("baselineJvt", False, None)
+    own = or_naming({"jetsSelectionName": "orJets"}, "jets", existing)
+    assert own.branch == "select_orJets"
+    forced = or_naming({"forceOROutputFlags": True, "forceOROutputFlagName": "x"}, "jets", existing)
+    assert forced.branch == "select_x"
+    assert or_naming({"nominalOnly": True, "addToAllSelections": False}, "jets", existing).varying is False
+
+
+def test_ftag_and_cutflow_names():
+    assert ftag_output_name("ftag_select_GN2v01_FixedCutBEff_77") == "GN2v01_FixedCutBEff_77_select"
+    assert ftag_output_name("ftag_quantile_GN2v01_Continuous") == "GN2v01_Continuous_quantile"
+    assert ftag_output_name("charge") == "charge"
+    assert event_cutflow_name("ejets", "NOSYS") == "cflow_EventInfo__ejets_NOSYS"

@@ -22,6 +22,9 @@ class Deco:
 
     values: dict[str, object]
     varying: bool
+    #: a per-selection summary flag (``<selectionFlagPrefix>_<name>``), dropped by
+    #: ``storeSelectionFlags: False``; OR and flavour-tagging flags are plain variables
+    selection_flag: bool = False
 
 
 @dataclass
@@ -122,7 +125,7 @@ def assemble(spec: OutputSpec, decos: Decorations, warn) -> Branches:
             continue
         target = flat if cont in decos.flat_containers else groups.setdefault(prefix, {})
         for tmpl, d in decos.containers[cont].items():
-            if not spec.store_flags and tmpl.startswith(spec.flag_prefix + "_"):
+            if not spec.store_flags and d.selection_flag:
                 continue
             for name, s in _names(prefix, tmpl, d, spec.always_nosys):
                 target[name] = d.values[s]

@@ -18,6 +18,7 @@ from . import met as metlib
 from .blocks import OBJECT_BLOCKS
 from .config import LevelConfig
 from .errors import EmulatorError
+from .naming import ORNaming, event_cutflow_name, ftag_output_name, or_naming
 from .objects import ObjectDef, ObjectState, RecoObjects, parse_objects
 from .output import Branches, Deco, Decorations, OutputSpec, assemble, parse_output
 from .overlap import ORInput, overlap_removal
@@ -70,8 +71,9 @@ class RecoLevel:
                     self.or_refs[kind] = str(self.or_cfg[kind])
             for ref in self.or_refs.values():
                 self._check_ref(ref, "OverlapRemoval")
-        self.or_label = str((self.or_cfg or {}).get("outputLabel", "passesOR"))
-        self.or_all = bool((self.or_cfg or {}).get("addToAllSelections", True))
+        self.n_or_blocks = len(cfg.instances("OverlapRemoval", **kw))
+        if self.n_or_blocks > 1:
+            self.warn(f"{f}: {self.n_or_blocks} OverlapRemoval blocks: only the first is emulated")
 
         self.mets = []
         for inst in cfg.instances("MissingET", **kw):
@@ -157,6 +159,8 @@ class RecoLevel:
         region_out: list[dict[str, dict[str, np.ndarray]]] = [{} for _ in self.regionsets]
         cutflow_steps: dict[tuple[int, str, str], list[np.ndarray]] = {}
         final_states: dict[str, dict[str, ObjectState]] = {name: {} for name in self.objects}
+        or_raw: dict[str, dict[str, ak.Array]] = {}
+        or_names: dict[str, ORNaming] = {}
         for s in [NOSYS] + self.all_sys:
             cur = {name: st.get(s, st[NOSYS]) for name, st in states.items()}
             # MET (scheduled before OR in TopCPToolkit)
@@ -181,17 +185,17 @@ class RecoLevel:
                     inputs[self.kind_of[cont]] = ORInput(st.eta, st.phi,
                                                          selection_mask(st.selections, sel, "OverlapRemoval"))
                 passed = overlap_removal(inputs)
-                for ref in self.or_refs.values():
+                for key, ref in self.or_refs.items():
                     cont, _ = split_ref(ref)
                     st = cur[cont]
                     ok = passed[self.kind_of[cont]]
-                    in_or = inputs[self.kind_of[cont]].sel
-                    sels = dict(st.selections)
-                    sels[self.or_label] = ok
-                    if self.or_all:
-                        keep = ok | ~in_or
-                        sels = {k: (v if k == self.or_label else v & keep) for k, v in sels.items()}
-                    cur[cont] = ObjectState(st.pt, st.eta, st.phi, st.m, sels)
+                    naming = or_naming(self.or_cfg, key, {k for k in st.selections if k},
+                                       n_blocks=self.n_or_blocks)
+                    or_names[cont] = naming
+                    if s == NOSYS or (naming.varying and s in self.aff[cont]):
+                        or_raw.setdefault(cont, {})[s] = ok
+                    cur[cont] = ObjectState(st.pt, st.eta, st.phi, st.m,
+                                            _fold_or(st.selections, naming, ok, inputs[self.kind_of[cont]].sel))
             for name in self.objects:
                 if s == NOSYS or s in self.aff[name]:
                     final_states[name][s] = cur[name]
@@ -209,8 +213,9 @@ class RecoLevel:
 
         decos = Decorations()
         self._event_decos(decos, raw, n, region_out)
-        keep = self._keep_mask(raw, n, region_out)
-        self._container_decos(decos, final_states, fixed)
+        clean = self._clean_mask(raw, n)
+        keep = self._keep_mask(clean, n, region_out)
+        self._container_decos(decos, final_states, fixed, or_raw, or_names)
         for mname, per_sys in met_out.items():
             decos.flat_containers.add(mname)
             decos.containers[mname] = {
@@ -225,8 +230,9 @@ class RecoLevel:
         result = ChunkResult(branches, keep)
         for (i, rname, s), st in cutflow_steps.items():
             rs = self.regionsets[i]
-            hname = f"cflow_{rname}_{s}"
-            counts = np.array([n] + [int(np.count_nonzero(m)) for m in st], dtype=np.float64)
+            hname = event_cutflow_name(rname, s)
+            counts = np.array([np.count_nonzero(clean)] + [int(np.count_nonzero(m & clean)) for m in st],
+                              dtype=np.float64)
             result.cutflows[hname] = counts
             result.cutflow_labels[hname] = ["all"] + [c.text for c in rs.regions[rname] if c.keyword != "SAVE"]
         return result
@@ -288,18 +294,8 @@ class RecoLevel:
                 ev[f"pass_{rname}_%SYS%"] = Deco(
                     {s: d[rname].astype(np.int8) for s, d in region_out[i].items()}, True)
 
-    def _keep_mask(self, raw: dict, n: int, region_out) -> np.ndarray:
-        keep = np.ones(n, dtype=bool)
-        if self.cleaning and self.cleaning.get("runEventCleaning", False) and not self.cleaning.get("noFilter"):
-            flags = self.cleaning.get("selectionFlags") or ["DFCommonJets_eventClean_LooseBad"]
-            inverts = self.cleaning.get("invertFlags") or [0] * len(flags)
-            for flag, inv in zip(flags, inverts, strict=False):
-                col = raw.get((EVENTINFO, str(flag).split(",")[0]))
-                if col is None:
-                    self.warn(f"EventCleaning: {flag} not in the input: not applied")
-                    continue
-                passed = ak.to_numpy(col) != 0
-                keep &= ~passed if inv else passed
+    def _keep_mask(self, clean: np.ndarray, n: int, region_out) -> np.ndarray:
+        keep = clean.copy()
         filtering = [(i, rs) for i, rs in enumerate(self.regionsets) if not rs.no_filter]
         if filtering:
             any_pass = np.zeros(n, dtype=bool)
@@ -312,7 +308,22 @@ class RecoLevel:
             keep &= any_pass
         return keep
 
-    def _container_decos(self, decos: Decorations, final_states, fixed) -> None:
+    def _clean_mask(self, raw: dict, n: int) -> np.ndarray:
+        """EventCleaning's filter (it runs before the EventSelection cutflows count)."""
+        keep = np.ones(n, dtype=bool)
+        if self.cleaning and self.cleaning.get("runEventCleaning", False) and not self.cleaning.get("noFilter"):
+            flags = self.cleaning.get("selectionFlags") or ["DFCommonJets_eventClean_LooseBad"]
+            inverts = self.cleaning.get("invertFlags") or [0] * len(flags)
+            for flag, inv in zip(flags, inverts, strict=False):
+                col = raw.get((EVENTINFO, str(flag).split(",")[0]))
+                if col is None:
+                    self.warn(f"EventCleaning: {flag} not in the input: not applied")
+                    continue
+                passed = ak.to_numpy(col) != 0
+                keep &= ~passed if inv else passed
+        return keep
+
+    def _container_decos(self, decos: Decorations, final_states, fixed, or_raw, or_names) -> None:
         outputs = list(self.thinning)
         thinned_sources = {src for _, src, _ in outputs}
         for name in self.objects:
@@ -339,8 +350,38 @@ class RecoLevel:
             d["phi"] = Deco({NOSYS: thin(nominal.phi)}, False)
             d["e_%SYS%"] = Deco({s: thin(st.e) for s, st in kin.items()}, True)
             for k, v in fixed[src].items():
-                d[k] = Deco({NOSYS: thin(v)}, False)
-            for sel in [k for k in nominal.selections if k]:
+                if k.startswith("ftag_select_"):
+                    v = ak.values_astype(v, np.int8)
+                d[ftag_output_name(k)] = Deco({NOSYS: thin(v)}, False)
+            naming = or_names.get(src)
+            # a standalone OR selection is not summarised (athena: writeToOutput=False)
+            skip = {naming.target} if naming is not None and naming.standalone else set()
+            for sel in [k for k in nominal.selections if k and k not in skip]:
                 d[f"{prefix}_{sel}_%SYS%"] = Deco(
-                    {s: ak.values_astype(thin(st.selections[sel]), np.int8) for s, st in per_sys.items()}, True)
+                    {s: ak.values_astype(thin(st.selections[sel]), np.int8) for s, st in per_sys.items()},
+                    True, selection_flag=True)
+            if naming is not None and naming.branch is not None and src in or_raw:
+                vals = {s: ak.values_astype(thin(v), np.int8) for s, v in or_raw[src].items()}
+                tmpl = naming.branch + ("_%SYS%" if naming.varying else "")
+                d[tmpl] = Deco(vals, naming.varying)
             decos.containers[out_name] = d
+
+
+def _fold_or(selections: dict[str, ak.Array], naming: ORNaming, ok: ak.Array,
+             in_or: ak.Array) -> dict[str, ak.Array]:
+    """AND the OR decision into the selection(s) athena's addSelection puts it in.
+
+    Target '' is the default selection, part of every selection's full selection; an
+    existing name gets it appended; a new name becomes a selection of its own (the
+    default cuts and the OR decision). Objects outside the OR input keep their flags
+    (the decision only removes objects that overlapped).
+    """
+    sels = dict(selections)
+    keep = ok | ~in_or
+    if naming.target == "":
+        return {k: v & keep for k, v in sels.items()}
+    if naming.target in sels:
+        sels[naming.target] = sels[naming.target] & keep
+    else:
+        sels[naming.target] = sels[""] & ok if "" in sels else ok
+    return sels

@@ -123,7 +123,6 @@ class ParticleLevel:
         self.met = cfg.first("PL_MissingET", **kw)
         self.met_name = str((self.met or {}).get("containerName", "TruthMET")) if self.met is not None else None
         self.or_cfg = cfg.first("PL_OverlapRemoval", **kw)
-        self.or_label = str((self.or_cfg or {}).get("outputLabel", "passesOR"))
         self.regionsets = parse_event_selection(cfg.instances("EventSelection", **kw), cfg.filename)
         self.thinning = [(str(i.get("outputName", i.get("containerName"))), str(i.get("containerName")),
                           str(i.get("selectionName", ""))) for i in cfg.instances("Thinning", **kw)]
@@ -159,10 +158,13 @@ class ParticleLevel:
                     conts[kind] = cont
             passed = overlap_removal(inputs)
             for kind, cont in conts.items():
+                # ParticleLevelOverlapRemovalBlock: addSelection(container, <selection of the
+                # ref, '' if none>, label) -- the decision joins that selection and is not
+                # written on its own.
                 st = states[cont]
+                target = split_ref(str(self.or_cfg.get(kind)))[1]
                 keep = passed[kind] | ~inputs[kind].sel
-                st["sel"] = {k: v & keep for k, v in st["sel"].items()}
-                st["sel"][self.or_label] = passed[kind]
+                st["sel"] = {k: (v & keep if target == "" or k == target else v) for k, v in st["sel"].items()}
         met = None
         if self.met is not None:
             mpx, mpy, sumet = metlib.term(raw, metlib.MET_TRUTH, "NonInt")
@@ -215,7 +217,7 @@ class ParticleLevel:
                 d[k] = Deco({NOSYS: thin(v)}, False)
             for sel in [k for k in st["sel"] if k]:
                 d[f"{self.spec.flag_prefix}_{sel}_%SYS%"] = Deco(
-                    {NOSYS: ak.values_astype(thin(st["sel"][sel]), np.int8)}, True)
+                    {NOSYS: ak.values_astype(thin(st["sel"][sel]), np.int8)}, True, selection_flag=True)
             decos.containers[out_name] = d
         if met is not None:
             decos.flat_containers.add(self.met_name)
