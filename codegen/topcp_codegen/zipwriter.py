@@ -47,41 +47,16 @@ def build_zip(
         if len(data) > _LIMIT or len(out) > _LIMIT:
             raise ValueError("zip entry too large for a bundle")
         offset = len(out)
-        out += struct.pack(
-            "<IHHHHHIIIHH",
-            0x04034B50,
-            _VERSION,
-            0,
-            _METHOD_DEFLATE,
-            _DOS_TIME,
-            _DOS_DATE,
-            crc,
-            len(packed),
-            len(data),
-            len(raw_name),
-            0,
-        )
+        # version needed, flags, method, time, date, CRC, sizes, name length: the local
+        # header and the central directory record repeat these fields in the same order.
+        shared = (_VERSION, 0, _METHOD_DEFLATE, _DOS_TIME, _DOS_DATE, crc, len(packed),
+                  len(data), len(raw_name))
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, *shared, 0)
         out += raw_name
         out += packed
+        external = (0o100000 | mode) << 16  # regular file with these permission bits
         central += struct.pack(
-            "<IHHHHHHIIIHHHHHII",
-            0x02014B50,
-            _MADE_BY,
-            _VERSION,
-            0,
-            _METHOD_DEFLATE,
-            _DOS_TIME,
-            _DOS_DATE,
-            crc,
-            len(packed),
-            len(data),
-            len(raw_name),
-            0,
-            0,
-            0,
-            0,
-            (0o100000 | mode) << 16,
-            offset,
+            "<IHHHHHHIIIHHHHHII", 0x02014B50, _MADE_BY, *shared, 0, 0, 0, 0, external, offset
         )
         central += raw_name
     cd_offset = len(out)

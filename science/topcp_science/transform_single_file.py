@@ -940,7 +940,12 @@ def transform(argv: list[str], env: dict) -> int:
         ) from None
     if os.path.isfile(output) or os.path.islink(output):
         say(f"removing the stale output of an earlier attempt at {output}")
-        os.unlink(output)
+        try:
+            os.unlink(output)
+        except OSError as exc:
+            raise TransformError(
+                EXIT_INTERNAL, f"cannot remove the earlier output {output}: {exc.strerror}"
+            ) from None
 
     workdir = make_workdir(output, env)
     keep = env_flag(env, "TOPCP_KEEP_WORKDIR")
@@ -1030,6 +1035,8 @@ def main(argv: list[str] | None = None) -> int:
             return transform(argv, dict(os.environ))
         except TransformError as exc:
             code, message = exc.code, str(exc)
+        except OSError as exc:  # an unforeseen file-system failure still gets its ERROR line
+            code, message = EXIT_INTERNAL, f"file system error: {exc}"
         except Interrupted as exc:
             code = 128 + exc.signum
             message = f"terminated by {signal.Signals(exc.signum).name}; runTop_el.py's process group was killed"

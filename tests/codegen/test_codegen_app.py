@@ -104,6 +104,27 @@ def test_parsed_mapping_form(post_code, decode, example_texts):
     assert manifest_of(reply)["max_events"] == 5
 
 
+def test_an_empty_config_is_refused_alike_as_text_and_as_mapping(post_code):
+    """'' (servicex 3.3.1 sending an empty file) and {} (the parsed form) mean the same."""
+    messages = []
+    for reco in ("", "{}", {}):
+        resp = post_code(json.dumps({"reco": reco}))
+        assert resp.status_code == 400, reco
+        messages.append(resp.json["Message"])
+        (err,) = resp.json["errors"]
+        assert (err["file"], err["line"], err["column"]) == ("reco.yaml", 1, 1)
+    assert len(set(messages)) == 1
+    assert "reco.yaml:1:1: the config has no blocks" in messages[0]
+
+
+def test_values_python_cannot_hold_are_a_400_not_a_500(post_code):
+    for reco in ("CommonServices:\n  runSystematics: " + "7" * 5000 + "\n",
+                 "CommonServices:\n  filterSystematics: 2024-13-45\n"):
+        resp = post_code(json.dumps({"reco": reco}))
+        assert resp.status_code == 400
+        assert "reco.yaml:2:" in resp.json["Message"] and "cannot read the value" in resp.json["Message"]
+
+
 def test_acceptance_one_reply_lists_all_four_mistakes(
     post_code, sx_query, acceptance_reco, check_acceptance
 ):

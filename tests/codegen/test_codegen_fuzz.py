@@ -71,6 +71,9 @@ def bodies(example: str, count: int):
         for p, c in zip("abcdefgh", "bcdefghi", strict=True)
     )
     yield json.dumps({"code": json.dumps({"reco": bomb})}).encode()
+    # scalars PyYAML composes but Python cannot hold (huge int, impossible date)
+    yield json.dumps({"code": json.dumps({"reco": "a: " + "7" * 5000})}).encode()
+    yield json.dumps({"code": json.dumps({"reco": "a: {2024-13-45: 1}"})}).encode()
     for _ in range(count):
         r = rng.random()
         if r < 0.15:

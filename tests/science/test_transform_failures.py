@@ -205,3 +205,12 @@ def test_failure_with_other_bundle_layout(tmp_path, env, physlite_ttree):
     env["STUB_MODE"] = "nothing"
     output = tmp_path / "o.root"
     assert_failed(run(bundle, physlite_ttree, output, env), 13, "wrote no", output, tmp_path)
+
+
+@pytest.mark.skipif(not os.path.isfile("/proc/version"), reason="needs Linux /proc")
+def test_an_output_path_that_cannot_be_replaced(bundle, env, tmp_path, physlite_ttree):
+    """A stale output we may not remove is an internal error with its ERROR line, no traceback."""
+    result = run(bundle, physlite_ttree, Path("/proc/version"), env)
+    assert result.returncode == 6, result.stdout
+    assert result.lines[-1].startswith("ERROR: cannot remove the earlier output /proc/version")
+    assert "Traceback" not in result.stdout

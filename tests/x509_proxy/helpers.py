@@ -18,6 +18,18 @@ from .pki import split_proxy_file
 T = TypeVar("T")
 
 
+def credential_args(pki, mode: str, out: Path, *extra: str) -> list[str]:
+    """CLI options for a mode that signs with the throwaway user's cert, key and passphrase."""
+    return [
+        "--mode", mode,
+        "--cert", str(pki.cert),
+        "--key", str(pki.key),
+        "--passphrase-file", str(pki.passphrase_file),
+        "--out", str(out),
+        *extra,
+    ]  # fmt: skip
+
+
 def wait_for(what: str, probe: Callable[[], T | None], *, limit: float = 60.0, proc=None) -> T:
     """Call ``probe`` until it returns something truthy; fail after ``limit`` s (a safety bound)."""
     deadline = time.monotonic() + limit

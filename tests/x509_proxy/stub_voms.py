@@ -3,7 +3,8 @@
 The stub checks its argv like the real client would parse it, reads the passphrase from stdin,
 decrypts the user key with it, logs what it received (JSON lines in $STUB_LOG) and writes a
 proxy signed by the user key to --out. $STUB_FAIL makes it fail the way v2 does when the VO is
-unknown; $STUB_BAD_VERSION makes ``--version`` fail.
+unknown; $STUB_BAD_VERSION makes ``--version`` fail; $STUB_HANG_FROM_CALL=N makes the N-th and
+later calls hang (the service's --voms-timeout ends them).
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ while i < len(args):
 stdin = sys.stdin.read() if "--pwstdin" in flags else ""
 with open(os.environ["STUB_LOG"], "a") as log:
     log.write(json.dumps({"argv": args, "stdin": stdin}) + "\n")
+if os.environ.get("STUB_HANG_FROM_CALL"):  # a VOMS server that stops answering
+    with open(os.environ["STUB_LOG"]) as log:
+        if sum(1 for _ in log) >= int(os.environ["STUB_HANG_FROM_CALL"]):
+            import time; time.sleep(600)
 for need in ("--cert", "--key", "--out", "--valid"):
     if need not in opts:
         print(f"stub: missing {need}", file=sys.stderr); sys.exit(1)

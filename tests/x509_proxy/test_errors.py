@@ -14,20 +14,13 @@ import pytest
 from topcp_x509_proxy.errors import ExitCode
 
 from .conftest import run_cli
+from .helpers import credential_args
 from .pki import PASSPHRASE, write
 
 
 def rfc_args(pki, out: Path, **over: str) -> list[str]:
-    opts = {
-        "--cert": str(pki.cert),
-        "--key": str(pki.key),
-        "--passphrase-file": str(pki.passphrase_file),
-    }
-    opts.update(over)
-    args = ["--mode", "rfc3820", "--out", str(out), "--once"]
-    for k, v in opts.items():
-        args += [k, v]
-    return args
+    """rfc3820 --once options; ``over`` replaces options (argparse keeps the last one given)."""
+    return credential_args(pki, "rfc3820", out, "--once", *[x for kv in over.items() for x in kv])
 
 
 def check(done, code: ExitCode, *fragments: str, out: Path) -> None:
@@ -140,6 +133,24 @@ def test_bad_options_are_usage_errors(pki, tmp_path, extra, fragment) -> None:
     out = tmp_path / "x509up"
     done = run_cli(rfc_args(pki, out) + extra)
     check(done, ExitCode.USAGE, fragment, out=out)
+    assert f"{extra[-2]}: {extra[-2]}:" not in done.stderr  # the option is named once
+
+
+def test_key_path_that_is_a_directory_is_not_a_permission_problem(pki, tmp_path) -> None:
+    out = tmp_path / "x509up"
+    folder = tmp_path / "keys"
+    folder.mkdir(mode=0o755)
+    done = run_cli(rfc_args(pki, out, **{"--key": str(folder)}))
+    check(done, ExitCode.MISSING_FILE, f"private key {folder} is not a regular file", out=out)
+    assert "chmod" not in done.stderr
+
+
+def test_passthrough_source_that_is_a_directory(tmp_path) -> None:
+    out = tmp_path / "x509up"
+    done = run_cli(["--mode", "passthrough", "--source", str(tmp_path), "--out", str(out),
+                    "--once"])
+    check(done, ExitCode.MISSING_FILE, f"{tmp_path} is not a regular file", out=out)
+    assert "chmod" not in done.stderr
 
 
 def test_out_pointing_at_a_directory(pki, tmp_path) -> None:

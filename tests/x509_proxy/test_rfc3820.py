@@ -16,6 +16,7 @@ from topcp_x509_proxy.errors import UsageError
 from topcp_x509_proxy.rfc3820 import make_proxy
 
 from .conftest import run_cli
+from .helpers import credential_args
 from .pki import PASSPHRASE, cert_pem, key_pem, new_key, openssl_verify, split_proxy_file, write
 
 PROXY_CERT_INFO = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.14")
@@ -24,23 +25,7 @@ PROXY_CERT_INFO = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.14")
 def test_proxy_verifies_against_the_ca_with_openssl(pki, tmp_path: Path, openssl) -> None:
     out = tmp_path / "gs" / "x509up"
     started = dt.datetime.now(dt.timezone.utc)
-    done = run_cli(
-        [
-            "--mode",
-            "rfc3820",
-            "--cert",
-            str(pki.cert),
-            "--key",
-            str(pki.key),
-            "--passphrase-file",
-            str(pki.passphrase_file),
-            "--out",
-            str(out),
-            "--lifetime",
-            "2h",
-            "--once",
-        ]
-    )
+    done = run_cli(credential_args(pki, "rfc3820", out, "--lifetime", "2h", "--once"))
     assert done.returncode == 0, done.stderr
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     proxy = split_proxy_file(out.read_bytes())[0][0]

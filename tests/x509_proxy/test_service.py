@@ -14,28 +14,13 @@ from pathlib import Path
 import pytest
 
 from .conftest import free_port, run_cli, start_cli, stop
-from .helpers import check_proxy_bytes, http_get, read_status, wait_for
+from .helpers import check_proxy_bytes, credential_args, http_get, read_status, wait_for
 from .pki import openssl_verify, write
 
 
 def service_args(pki, out: Path, status: Path, *extra: str) -> list[str]:
-    return [
-        "--mode",
-        "rfc3820",
-        "--cert",
-        str(pki.cert),
-        "--key",
-        str(pki.key),
-        "--passphrase-file",
-        str(pki.passphrase_file),
-        "--out",
-        str(out),
-        "--status-file",
-        str(status),
-        "--health-port",
-        "0",
-        *extra,
-    ]
+    return credential_args(pki, "rfc3820", out, "--status-file", str(status),
+                           "--health-port", "0", *extra)
 
 
 def terminate(proc) -> int:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import stat
 from pathlib import Path
 
 import pytest
 from topcp_x509_proxy import voms
-from topcp_x509_proxy.errors import VomsNotFoundError
+from topcp_x509_proxy.errors import ExitCode, VomsNotFoundError
 
-from .conftest import run_cli
+from .conftest import free_port, run_cli, start_cli, stop
+from .helpers import credential_args, http_get, read_status, wait_for
 from .pki import PASSPHRASE, openssl_verify, split_proxy_file
 from .stub_voms import install_stub
 
@@ -34,20 +36,7 @@ def calls(env: dict[str, str]) -> list[dict]:
 
 
 def voms_args(pki, out: Path, *extra: str) -> list[str]:
-    return [
-        "--mode",
-        "voms",
-        "--cert",
-        str(pki.cert),
-        "--key",
-        str(pki.key),
-        "--passphrase-file",
-        str(pki.passphrase_file),
-        "--out",
-        str(out),
-        "--once",
-        *extra,
-    ]
+    return credential_args(pki, "voms", out, "--once", *extra)
 
 
 def test_runs_voms_proxy_init_with_the_expected_arguments(pki, tmp_path, stub, openssl) -> None:
@@ -144,3 +133,29 @@ def test_stub_proxy_is_what_gets_published(pki, tmp_path, stub) -> None:
     assert run_cli(voms_args(pki, out, "--lifetime", "1h"), env=stub).returncode == 0
     certs, keys = split_proxy_file(out.read_bytes())
     assert len(keys) == 1 and certs[0].issuer == certs[1].subject
+
+
+def test_proxy_is_withdrawn_at_expiry_while_voms_proxy_init_hangs(pki, tmp_path, stub) -> None:
+    """The renewal blocks in voms-proxy-init past the proxy's expiry: the expired proxy must
+    still leave the shared path on time, and health must say it expired."""
+    out, status = tmp_path / "x509up", tmp_path / "status.json"
+    port = free_port()
+    env = {**stub, "STUB_LIFETIME_SECONDS": "3", "STUB_HANG_FROM_CALL": "2"}
+    args = credential_args(pki, "voms", out, "--lifetime", "1h", "--renew-threshold", "2s",
+                           "--voms-timeout", "8s", "--status-file", str(status),
+                           "--health-port", str(port))
+    proc = start_cli(args, env=env, stderr_path=tmp_path / "log")
+    try:
+        wait_for("first proxy", lambda: out.exists(), proc=proc)
+        wait_for("the hanging renewal", lambda: len(calls(stub)) == 2, proc=proc)
+        wait_for("the expired proxy withdrawn", lambda: not out.exists(), limit=15, proc=proc)
+        # ... while that renewal still hangs (it fails only at --voms-timeout)
+        assert "did not finish within" not in (tmp_path / "log").read_text()
+        code, body = http_get(port, "/healthz")
+        assert code == 503 and "expired" in body["reason"]
+        assert read_status(status)["last_error_code"] == ExitCode.EXPIRED
+        # SIGTERM stops the loop once --voms-timeout has ended (and killed) the hung renewal
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        stop(proc)

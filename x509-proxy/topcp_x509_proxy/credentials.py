@@ -25,7 +25,7 @@ from .errors import (
     MissingFileError,
     WrongPassphraseError,
 )
-from .pem import split_pem
+from .pem import PemBlocks, split_pem
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,13 @@ def read_file(path: Path, *, what: str, option: str) -> bytes:
 def check_private_file_mode(path: Path, *, what: str) -> None:
     """Refuse key material that group or others can access, as grid tools do."""
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        st = path.stat()
     except FileNotFoundError:
         raise MissingFileError(f"{what} {path} does not exist") from None
+    if not stat.S_ISREG(st.st_mode):  # a chmod would not help: say what is wrong instead
+        raise MissingFileError(f"{what} {path} is not a regular file (a directory?); give the "
+                               "path of the PEM file itself")
+    mode = stat.S_IMODE(st.st_mode)
     if mode & 0o077:
         raise InsecureKeyError(
             f"{what} {path} has mode {mode:04o}: group or others can read it. "
@@ -106,13 +110,18 @@ def keys_match(cert: x509.Certificate, key: PrivateKeyTypes) -> bool:
     return cert.public_key().public_bytes(enc, fmt) == key.public_key().public_bytes(enc, fmt)
 
 
+def _read_pem(path: Path, *, what: str, option: str) -> PemBlocks:
+    """The PEM blocks of a user file; unreadable or malformed files are ``ProxyError``s."""
+    data = read_file(path, what=what, option=option)
+    try:
+        return split_pem(data, what=str(path))
+    except ValueError as exc:
+        raise BadInputError(f"{what} {path}: {exc}") from None
+
+
 def load_certificate_chain(path: Path) -> list[x509.Certificate]:
     """Every certificate in the user's certificate file, end-entity first."""
-    data = read_file(path, what="certificate", option="--cert")
-    try:
-        blocks = split_pem(data, what=str(path))
-    except ValueError as exc:
-        raise BadInputError(f"certificate {path}: {exc}") from None
+    blocks = _read_pem(path, what="certificate", option="--cert")
     if not blocks.certificates:
         raise BadInputError(
             f"certificate {path} holds no PEM certificate (expected '-----BEGIN CERTIFICATE-----'); "
@@ -125,11 +134,7 @@ def load_certificate_chain(path: Path) -> list[x509.Certificate]:
 def load_private_key(path: Path, passphrase: bytes | None) -> tuple[PrivateKeyTypes, bool]:
     """Decrypt the user's key; return it and whether it was encrypted."""
     check_private_file_mode(path, what="private key")
-    data = read_file(path, what="private key", option="--key")
-    try:
-        blocks = split_pem(data, what=str(path))
-    except ValueError as exc:
-        raise BadInputError(f"private key {path}: {exc}") from None
+    blocks = _read_pem(path, what="private key", option="--key")
     if not blocks.key_blocks:
         raise BadInputError(
             f"private key {path} holds no PEM private key (expected '-----BEGIN ... PRIVATE KEY-----'); "

@@ -48,33 +48,44 @@ def _warn_if_certificate_ends_soon(creds: UserCredentials, cert_path: Path) -> N
         )
 
 
-class Rfc3820Producer:
-    """Signs a fresh RFC 3820 proxy with the user's key on every renewal."""
+class _UserCredentialProducer:
+    """Shared by the modes that make a new proxy from the user's certificate and key."""
 
-    mode = "rfc3820"
+    mode = ""
 
     def __init__(self, settings: Settings) -> None:
         self.s = settings
+
+    def credentials(self) -> UserCredentials:
+        """Load and cross-check cert, key and passphrase afresh (they may have been renewed)."""
+        creds = load_user_credentials(self.s.cert, self.s.key, self.s.passphrase_file)
+        _warn_if_certificate_ends_soon(creds, self.s.cert)
+        return creds
+
+    def source_changed(self) -> bool:
+        return False  # renewal is driven by lifetime and interval only
+
+
+class Rfc3820Producer(_UserCredentialProducer):
+    """Signs a fresh RFC 3820 proxy with the user's key on every renewal."""
+
+    mode = "rfc3820"
 
     def describe(self) -> str:
         return f"new RFC 3820 proxy for {self.s.cert}"
 
     def produce(self) -> bytes:
-        creds = load_user_credentials(self.s.cert, self.s.key, self.s.passphrase_file)
-        _warn_if_certificate_ends_soon(creds, self.s.cert)
-        return make_proxy(creds, dt.timedelta(seconds=self.s.lifetime), key_bits=self.s.key_bits)
-
-    def source_changed(self) -> bool:
-        return False
+        lifetime = dt.timedelta(seconds=self.s.lifetime)
+        return make_proxy(self.credentials(), lifetime, key_bits=self.s.key_bits)
 
 
-class VomsProducer:
+class VomsProducer(_UserCredentialProducer):
     """Runs voms-proxy-init after checking the user's files ourselves."""
 
     mode = "voms"
 
     def __init__(self, settings: Settings) -> None:
-        self.s = settings
+        super().__init__(settings)
         self.binary = voms.detect(settings.voms_proxy_init)
         log.info("using %s (voms-proxy-init %s)", self.binary.path, self.binary.version)
 
@@ -82,8 +93,7 @@ class VomsProducer:
         return "proxy from voms-proxy-init"
 
     def produce(self) -> bytes:
-        creds = load_user_credentials(self.s.cert, self.s.key, self.s.passphrase_file)
-        _warn_if_certificate_ends_soon(creds, self.s.cert)
+        creds = self.credentials()
         staging = self.s.out.parent
         ensure_directory(staging)
         return voms.run_voms_proxy_init(
@@ -97,9 +107,6 @@ class VomsProducer:
             key_bits=self.s.key_bits,
             timeout=self.s.voms_timeout,
         )
-
-    def source_changed(self) -> bool:
-        return False
 
 
 class PassthroughProducer:

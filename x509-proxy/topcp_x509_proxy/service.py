@@ -41,6 +41,11 @@ class Service:
         self.stop = threading.Event()
         self.next_due = 0.0
         self._status_warned = False
+        #: Publishing and withdrawing exclude each other: the expiry guard (a timer thread)
+        #: must never remove a proxy that an attempt has just published.
+        self._publish_lock = threading.Lock()
+        #: The proxy withdrawn on expiry while renewals keep failing (health says "expired").
+        self._expired: ProxyInfo | None = None
 
     # -- one renewal -------------------------------------------------------------------
     def attempt(self) -> ProxyInfo:
@@ -49,7 +54,10 @@ class Service:
         try:
             data = self.producer.produce()
             info = inspect_proxy(data, what=self.producer.describe(), now=_utc(now))
-            atomic_write(self.s.out, data, mode=0o600)
+            with self._publish_lock:
+                atomic_write(self.s.out, data, mode=0o600)
+                self.state.record_success(info, _utc(now))
+                self._expired = None
         except Exception as exc:
             error = (
                 exc
@@ -65,7 +73,6 @@ class Service:
             self.state.set_next(_utc(self.next_due))
             self.write_status()
             raise error from (None if error is exc else exc)
-        self.state.record_success(info, _utc(now))
         left = info.seconds_left(_utc(now))
         log.info(
             "published %s proxy %s -> %s, valid until %s UTC (%s left)",
@@ -105,18 +112,37 @@ class Service:
                 log.warning("status file not written: %s", exc)
                 self._status_warned = True
 
-    def _withdraw_expired(self, now: float) -> None:
-        """The proxy expired and no renewal succeeded: remove it rather than serve it."""
+    def _withdraw_expired(self, now: float) -> bool:
+        """The proxy expired: remove it rather than serve it; say whether that happened."""
+        with self._publish_lock:
+            info = self.state.info
+            if info is None or info.not_after.timestamp() > now:
+                return False
+            with contextlib.suppress(FileNotFoundError):
+                self.s.out.unlink()
+            self._expired = info
+            self._record_withdrawal(info, now)
+        log.error("%s", self.state.last_error)
+        return True
+
+    def _expiry_guard(self) -> threading.Timer | None:
+        """A timer that withdraws the published proxy at its expiry even while an attempt
+        blocks (voms-proxy-init may take up to --voms-timeout); cancel it afterwards."""
         info = self.state.info
-        if info is None or info.not_after.timestamp() > now:
-            return
-        with contextlib.suppress(FileNotFoundError):
-            self.s.out.unlink()
+        if info is None:
+            return None
+        delay = max(0.0, info.not_after.timestamp() - time.time())
+        timer = threading.Timer(delay, lambda: self._withdraw_expired(time.time()))
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def _record_withdrawal(self, info: ProxyInfo, now: float) -> None:
+        """Status and health say the proxy expired, with the latest renewal error."""
         reason = (
             f"the proxy expired at {info.not_after:%Y-%m-%d %H:%M:%S} UTC and could not be renewed"
             f" (last error: {self.state.last_error or 'none'}); removed {self.s.out}"
         )
-        log.error("%s", reason)
         self.state.withdraw(reason, int(ExitCode.EXPIRED), _utc(now))
         self.write_status()
 
@@ -169,13 +195,16 @@ class Service:
             if self.stop.wait(max(0.0, wake - now)):
                 break
             now = time.time()
+            # First: an expired proxy leaves the shared path before a renewal is tried.
+            withdrawn = self._withdraw_expired(now)
             changed = passthrough and self.producer.source_changed()
             removed = self.state.info is not None and not self.s.out.exists()
-            if now >= self.next_due or changed or removed:
+            if now >= self.next_due or changed or removed or withdrawn:
                 if changed:
                     log.info("%s changed; republishing", self.producer.describe())
                 elif removed:
                     log.warning("%s was removed by someone else; publishing again", self.s.out)
+                guard = self._expiry_guard()
                 try:
                     self.attempt()
                 except ProxyError as exc:
@@ -184,4 +213,10 @@ class Service:
                         format_duration(self.s.retry_interval),
                         exc.message,
                     )
-            self._withdraw_expired(time.time())
+                    expired = self._expired
+                    if expired is not None:  # health keeps saying why nothing is published
+                        with self._publish_lock:
+                            self._record_withdrawal(expired, time.time())
+                finally:
+                    if guard is not None:
+                        guard.cancel()

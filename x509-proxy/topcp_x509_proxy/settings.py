@@ -84,12 +84,13 @@ class _Parser(argparse.ArgumentParser):
 
 def _duration(option: str):
     def parse(text: str) -> float:
+        # argparse and the X509_PROXY_* reader both name the option already: no prefix here.
         try:
             value = parse_duration(text, option=option)
         except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{option}: ")) from None
         if value <= 0:
-            raise argparse.ArgumentTypeError(f"{option}: must be longer than zero, got {text!r}")
+            raise argparse.ArgumentTypeError(f"must be longer than zero, got {text!r}")
         return value
 
     return parse

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .paths import format_path
 
 Path = tuple[Any, ...]
 
@@ -161,6 +162,21 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
 _COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 
+def _scalar(loader: PositionLoader, node: yaml.Node) -> Any:
+    """Construct one scalar; a value Python cannot hold is a YAML error at that node.
+
+    PyYAML raises plain ``ValueError`` for e.g. an integer of more than 4300 digits or a
+    date such as ``2024-13-45``; the real reader would crash on the same text.
+    """
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, OverflowError) as exc:
+        shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+        raise yaml.constructor.ConstructorError(
+            None, None, f"cannot read the value {shown!r} ({str(exc)[:120]})",
+            node.start_mark) from None
+
+
 def _build(loader: PositionLoader, node: yaml.Node, path: Path, out: LoadedYaml) -> Any:
     out.value_pos.setdefault(path, _pos(node))
     if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
@@ -174,7 +190,7 @@ def _build(loader: PositionLoader, node: yaml.Node, path: Path, out: LoadedYaml)
         for key_node in own_keys:
             if not isinstance(key_node, yaml.ScalarNode):
                 continue
-            key = loader.construct_object(key_node)
+            key = _scalar(loader, key_node)
             if key in seen:
                 first = seen[key]
                 out.errors.append(_err(
@@ -182,7 +198,7 @@ def _build(loader: PositionLoader, node: yaml.Node, path: Path, out: LoadedYaml)
                     f"duplicate key {key!r} (first at line {first[0]}); the real reader "
                     "silently keeps only the last value",
                     "remove or merge one of them",
-                    path=_fmt(path + (key,)),
+                    path=format_path(path + (key,)),
                 ))
             else:
                 seen[key] = _pos(key_node)
@@ -191,9 +207,9 @@ def _build(loader: PositionLoader, node: yaml.Node, path: Path, out: LoadedYaml)
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 out.errors.append(_err(out.filename, *_pos(key_node),
-                                       "mapping keys must be plain scalars", path=_fmt(path)))
+                                       "mapping keys must be plain scalars", path=format_path(path)))
                 continue
-            key = loader.construct_object(key_node)
+            key = _scalar(loader, key_node)
             try:
                 hash(key)
             except TypeError:
@@ -206,13 +222,7 @@ def _build(loader: PositionLoader, node: yaml.Node, path: Path, out: LoadedYaml)
         return [_build(loader, item, path + (i,), out) for i, item in enumerate(node.value)]
     if node.style in ("|", ">"):
         out.block_scalars.add(path)
-    return loader.construct_object(node, deep=True)
-
-
-def _fmt(path: Path) -> str:
-    from .paths import format_path
-
-    return format_path(path)
+    return _scalar(loader, node)
 
 
 def load_with_positions(text: str, filename: str) -> LoadedYaml:

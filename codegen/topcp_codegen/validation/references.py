@@ -51,22 +51,19 @@ _NEEDS.update({"JET_N_BTAG": ("jets",), "MET": ("met",), "MWT": ("met",), "MET+M
 _SPLIT = re.compile(r"&&|\|\|")
 
 
-def _instances(data: dict, block: str) -> list[tuple[tuple, dict]]:
-    value = data.get(block)
-    if isinstance(value, dict):
-        return [((block,), value)]
-    if isinstance(value, list):
-        return [((block, i), v) for i, v in enumerate(value) if isinstance(v, dict)]
-    return []
-
-
 def _subs(inst: dict, path: tuple, name: str) -> list[tuple[tuple, dict]]:
+    """The mapping instances of block ``name`` inside ``inst`` (one mapping or a list)."""
     value = inst.get(name)
     if isinstance(value, dict):
         return [(path + (name,), value)]
     if isinstance(value, list):
         return [(path + (name, i), v) for i, v in enumerate(value) if isinstance(v, dict)]
     return []
+
+
+def _instances(data: dict, block: str) -> list[tuple[tuple, dict]]:
+    """The mapping instances of a top-level block."""
+    return _subs(data, (), block)
 
 
 def _default(block: str, option: str) -> Any:

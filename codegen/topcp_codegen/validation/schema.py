@@ -1,4 +1,9 @@
-"""The derived JSON Schema, compiled once, and the translation of its errors into advice.
+"""The derived JSON Schema, compiled per block definition once, and advice for its errors.
+
+The document describes a whole level file (``blk_*`` if/then/else around ``opts_*``), but
+checking a config through it makes jsonschema resolve a ``$ref`` and evaluate an ``if`` for
+every block instance. :mod:`.validator` instead walks the blocks itself and checks each
+instance against :func:`options_validator`, a reference-free schema per definition.
 
 ``x-pytype`` is our extension keyword: the real reader compares Python types exactly
 (``type(value) == float``), which JSON Schema's ``number``/``integer`` cannot express
@@ -10,7 +15,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -52,24 +57,60 @@ def load_schema() -> dict[str, Any]:
     return json.loads(text)
 
 
+def _ref_name(ref: str) -> str:
+    return ref.rsplit("/", 1)[-1]
+
+
+def _block_refs(props: dict[str, Any]) -> dict[str, str]:
+    """Properties whose value is a block (a ``$ref`` to a ``blk_*`` def) -> that def."""
+    out = {}
+    for name, sub in props.items():
+        target = _ref_name(sub.get("$ref", "")) if isinstance(sub, dict) else ""
+        if target.startswith("blk_"):
+            out[name] = target
+    return out
+
+
+def _accept_subblocks(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with each block-valued property replaced by ``true``.
+
+    The names stay, so unknown-option messages and did-you-mean still see every sub-block,
+    but no ``$ref``/``if`` is evaluated: :mod:`.validator` checks each block instance itself
+    against :func:`options_validator`, which costs a fraction of jsonschema's reference walk.
+    """
+    props = schema.get("properties", {})
+    blocks = _block_refs(props)
+    return {**schema, "properties": {k: (True if k in blocks else v) for k, v in props.items()}}
+
+
 @lru_cache(maxsize=1)
-def document_validator() -> Any:
-    """The compiled validator for one whole level file (cached: compile once per process)."""
-    schema = load_schema()
-    return TopCPValidator(schema)
+def root_validator() -> Any:
+    """The top level of a level file: block names and ``AddConfigBlocks``/``include`` shapes."""
+    root = {k: v for k, v in load_schema().items() if k != "$defs"}
+    return TopCPValidator(_accept_subblocks(root))
 
 
-@lru_cache(maxsize=256)
-def def_validator(def_name: str) -> Any:
-    """A validator for one ``$defs`` entry (TopCPToolkit blocks declared in AddConfigBlocks)."""
-    schema = load_schema()
-    sub = {"$schema": schema["$schema"], "$defs": schema["$defs"],
-           "$ref": f"#/$defs/{def_name}"}
-    return TopCPValidator(sub)
+@cache
+def options_validator(def_name: str) -> Any:
+    """The options of one block instance (an ``opts_*`` or ``topcp_*`` entry of ``$defs``)."""
+    return TopCPValidator(_accept_subblocks(load_schema()["$defs"][def_name]))
 
 
-def block_names() -> list[str]:
-    return [k for k in load_schema()["properties"] if k not in ("AddConfigBlocks", "include")]
+@cache
+def subblocks(def_name: str) -> dict[str, str]:
+    """Option name -> ``blk_*`` def of the sub-blocks an options def declares."""
+    return _block_refs(load_schema()["$defs"][def_name].get("properties", {}))
+
+
+@cache
+def top_level_blocks() -> dict[str, str]:
+    """Registered top-level block name -> its ``blk_*`` def."""
+    return _block_refs(load_schema()["properties"])
+
+
+def options_def(blk_name: str) -> str:
+    """The ``opts_*`` def a ``blk_*`` def applies to each instance (its ``then``)."""
+    return _ref_name(load_schema()["$defs"][blk_name]["then"]["$ref"])
 
 
 def suggest(name: str, choices: list[str] | set[str]) -> str | None:

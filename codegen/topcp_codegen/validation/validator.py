@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+from jsonschema.exceptions import ValidationError
 
 from .errors import ConfigError
 from .loader import LoadedYaml, load_with_positions
@@ -10,12 +13,14 @@ from .paths import format_path
 from .references import check_references
 from .schema import (
     RENAMED,
-    block_names,
-    def_validator,
     describe,
-    document_validator,
     load_schema,
+    options_def,
+    options_validator,
+    root_validator,
+    subblocks,
     suggest,
+    top_level_blocks,
     type_fix,
 )
 
@@ -50,8 +55,8 @@ def _dynamic_blocks(data: dict, rep: _Report) -> dict[str, dict[str, Any]]:
     if not isinstance(entries, list):
         return out  # the schema reports the shape
     defs = load_schema()["$defs"]
-    native = set(block_names())
-    order = list(native)
+    order = list(top_level_blocks())
+    native = set(order)
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             continue
@@ -85,7 +90,70 @@ def _dynamic_blocks(data: dict, rep: _Report) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _translate(err: Any, data: Any, rep: _Report, dynamic: dict) -> None:
+def _at(prefix: tuple, errors: Iterable[ValidationError]) -> Iterator[ValidationError]:
+    """Errors of a sub-instance, re-rooted so their path starts at ``prefix``."""
+    for err in errors:
+        err.path.extendleft(reversed(prefix))
+        yield err
+
+
+def _shape_error(label: str, value: Any, path: tuple) -> ValidationError:
+    """A block value that is neither a mapping nor a list (as the ``blk_*`` ``type`` says)."""
+    kinds = ["object", "array"]
+    err = ValidationError(f"{value!r} is not of type 'object', 'array'", validator="type",
+                          validator_value=kinds, instance=value,
+                          schema={"type": kinds, "x-block": label})
+    err.path.extend(path)
+    return err
+
+
+def _instance_errors(opts: str, label: str, value: Any, path: tuple) -> Iterator[ValidationError]:
+    """Schema errors of one block value: a mapping, or a list of mappings, of ``opts`` options.
+
+    Walks the sub-blocks itself, so each instance is checked against its own compiled,
+    reference-free options schema (what the ``blk_*`` if/then/else of the document says).
+    """
+    if isinstance(value, dict):
+        items = [(path, value)]
+    elif isinstance(value, list):
+        items = [(path + (i,), v) for i, v in enumerate(value)]
+    else:
+        yield _shape_error(label, value, path)
+        return
+    for where, item in items:
+        yield from _at(where, options_validator(opts).iter_errors(item))
+        if not isinstance(item, dict):
+            continue
+        for key, blk in subblocks(opts).items():
+            if key in item:
+                yield from _block_errors(blk, item[key], where + (key,))
+
+
+def _block_errors(blk: str, value: Any, path: tuple) -> Iterator[ValidationError]:
+    """Schema errors of the value of a registered block or sub-block (a ``blk_*`` def)."""
+    label = load_schema()["$defs"][blk]["x-block"]
+    yield from _instance_errors(options_def(blk), label, value, path)
+
+
+def _schema_errors(data: dict, dynamic: dict) -> Iterator[ValidationError]:
+    """Every schema finding of one level file, block by block."""
+    checked = {k: v for k, v in data.items() if isinstance(k, str) and k not in dynamic}
+    yield from root_validator().iter_errors(checked)
+    native = top_level_blocks()
+    for name, value in checked.items():
+        if name in native:
+            yield from _block_errors(native[name], value, (name,))
+    for name, info in dynamic.items():
+        if name not in data:
+            continue
+        if info["def"]:
+            yield from _instance_errors(info["def"], name, data[name], (name,))
+        elif not isinstance(data[name], (dict, list)):
+            yield _shape_error(name, data[name], (name,))
+
+
+def _translate(err: ValidationError, rep: _Report, dynamic: dict) -> None:
+    """Turn one jsonschema finding into the message the user reads."""
     path = tuple(err.absolute_path)
     kind = err.validator
     schema = err.schema if isinstance(err.schema, dict) else {}
@@ -140,17 +208,19 @@ def _translate(err: Any, data: Any, rep: _Report, dynamic: dict) -> None:
         rep.add(path, f"{err.instance!r} is not one of: {shown}",
                 suggestion=f"did you mean {target!r}?" if target else None)
         return
-    if kind == "required":
-        rep.add(path, err.message)
-        return
-    rep.add(path, err.message)
+    rep.add(path, err.message)  # e.g. AddConfigBlocks entries without modulePath
 
 
 def _check_file(loaded: LoadedYaml) -> list[ConfigError]:
     rep = _Report(loaded)
     data = loaded.data
-    if data is None:
-        rep.add((), "the file is empty; a level config needs at least CommonServices and Output")
+    if data is None or data == {}:
+        # Empty text, comments only, '{}' and a parsed empty mapping all mean "no blocks":
+        # runTop_el.py would schedule nothing and write no ntuple, so refuse them alike.
+        rep.add((), "the config has no blocks, so runTop_el.py would run nothing and write no "
+                    "ntuple; a level config needs at least CommonServices and Output",
+                suggestion="start from TopCPToolkit's exampleTtbarLjets config or leave this "
+                           "level out of the query")
         return rep.errors
     if not isinstance(data, dict):
         rep.add((), f"a config must be a mapping of block names, got {describe(data)}")
@@ -163,22 +233,8 @@ def _check_file(loaded: LoadedYaml) -> list[ConfigError]:
                 "particle.yaml and parton.yaml reach the transformer, so fragments cannot be "
                 "found there", suggestion="paste the fragment's blocks into this file", key=True)
     dynamic = _dynamic_blocks(data, rep)
-    checked = {k: v for k, v in data.items() if isinstance(k, str) and k not in dynamic}
-    for err in document_validator().iter_errors(checked):
-        _translate(err, data, rep, dynamic)
-    for name, info in dynamic.items():
-        if name not in data:
-            continue
-        value = data[name]
-        if info["def"]:
-            items = [((name,), value)] if isinstance(value, dict) else (
-                [((name, i), v) for i, v in enumerate(value)] if isinstance(value, list) else [])
-            for prefix, item in items:
-                for err in def_validator(info["def"]).iter_errors(item):
-                    err.path.extendleft(reversed(prefix))
-                    _translate(err, data, rep, dynamic)
-        elif value is None or not isinstance(value, (dict, list)):
-            rep.add((name,), f"{name} must be a mapping of options or a list of mappings")
+    for err in _schema_errors(data, dynamic):
+        _translate(err, rep, dynamic)
     rep.errors.extend(check_references(data, loaded, dynamic))
     return rep.errors
 
