@@ -14,16 +14,18 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Main job: the embedded default (in-process codegen, emulated science) on a real PHYSLITE file.
+# --no-filter keeps every event (with its pass_<region> flags) so the 100-event sample gives a
+# plottable ntuple; --systematics adds the emulated variations for the plot's up/down bands.
 run: setup
 	@input="$(INPUT)"; \
 	if [ -z "$$input" ]; then \
 	  if [ -f $(SHARED_SAMPLE) ]; then input=$(SHARED_SAMPLE); else input=$$($(VENV)/bin/topcp-sx sample); fi; \
 	fi; \
-	$(VENV)/bin/topcp-sx run --reco examples/ttbar-ljets/reco.yaml "$$input" -o output
+	$(VENV)/bin/topcp-sx run --reco examples/ttbar-ljets/reco.yaml "$$input" -o output --systematics --no-filter
 
 test: setup
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
 clean:
-	rm -rf output .pytest_cache .ruff_cache
+	rm -rf output samples .pytest_cache .ruff_cache
