@@ -39,6 +39,7 @@ class PlotResult:
     curves: dict[str, dict[str, float]] = field(default_factory=dict)
     ratio: bool = False
     weights: list[str] = field(default_factory=list)
+    emulated: bool = False  # the file carries the emulator's marker; the figure says so
 
 
 def is_energy(branch: str) -> bool:
@@ -183,6 +184,7 @@ def plot_branch(
     out = Path(output)
     f = ntuple.open_root(path)
     with f:
+        emulated = ntuple.emulator_marker(f) is not None
         info = _pick_tree(f, branch, tree)
         branches = set(info.branches)
         if branch not in branches:
@@ -272,7 +274,12 @@ def plot_branch(
         ax.set_ylim(0, max(float(h.values().max()) for h in hists.values()) * 1.45 or 1.0)
     ax.set_xlim(lo, hi)
     subtitle = f"tree '{info.name}'" + (f", region {region}" if region else "")
+    # An emulated ntuple is a preview, never physics: say so on the figure itself, where it
+    # survives being pasted into slides.
     mplhep.atlas.label("Internal", data=False, ax=ax, loc=1, rlabel=subtitle)
+    if emulated:
+        ax.text(0.05, 0.80, "EMULATED preview (topcp-emulate), not physics", transform=ax.transAxes,
+                fontsize="small", color="tab:red", ha="left", va="top")
     handles, labels = ax.get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda i: labels[i] != "Nominal")
     ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="upper right",
@@ -310,7 +317,7 @@ def plot_branch(
         tmp.unlink(missing_ok=True)
 
     result = PlotResult(out, info.name, branch, unit, ratio=ratio,
-                        weights=[w for w in plan[ntuple.NOSYS][2]])
+                        weights=[w for w in plan[ntuple.NOSYS][2]], emulated=emulated)
     for c in curves:
         result.curves[c] = {"entries": float(len(data[c][0])), "sum": float(hists[c].sum().value)}
     return result

@@ -79,6 +79,15 @@ def test_plot_emulator_output_with_variations(emulated_outputs, tmp_path):
     assert not list(tmp_path.glob(".*tmp*"))
 
 
+def test_plot_is_labelled_emulated_exactly_when_the_file_has_the_marker(emulated_outputs, tmp_path):
+    from ntuple_factory import write_ntuple
+
+    assert plot_branch(emulated_outputs["rntuple"], "jet_pt_NOSYS", tmp_path / "e.png").emulated
+    real = tmp_path / "real.root"
+    write_ntuple(real, marker=False)
+    assert not plot_branch(real, "jet_pt_NOSYS", tmp_path / "r.png").emulated
+
+
 def test_plot_weights_regions_and_variations_by_hand(fake_ntuple, tmp_path):
     import uproot
 
