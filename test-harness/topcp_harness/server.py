@@ -1,0 +1,468 @@
+"""The harness: API + code generator + worker pool + S3 + state, started and stopped as one.
+
+``Harness(config).start()`` brings everything up (and resumes unfinished requests from the
+state folder); ``stop()`` takes it down again, stopping only what it started. ``serve()`` is
+the blocking entry point behind ``topcp-sx serve`` and ``python -m topcp_harness``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+import threading
+import uuid
+import zipfile
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from . import __version__
+from . import codegen as cg
+from . import state as st
+from .api import ApiError, create_api
+from .config import HarnessConfig, S3Settings
+from .naming import object_name
+from .runners import DockerRunner, ProcessRunner, Runner
+from .state import StateDB
+from .storage import S3Store, SeaweedServer, StorageError
+from .workers import RequestPaths, WorkerPool, local_path
+
+log = logging.getLogger(__name__)
+
+CODEGEN_NAME = "topcp"
+RESULT_FORMATS = ("root-file", "parquet", "root-rntuple")
+FALLBACK_IMAGE = "sslhep/servicex_science_image_topcp:25.2.74-v2.23.0"
+
+
+def cache_key(selection: str, codegen: str, result_format: str, files: list[str]) -> str:
+    """What makes two requests the same: query, code generator, format and the input files.
+
+    Local files enter with their size and modification time, so a rewritten input is not
+    mistaken for the old one; the title does not matter (as in the client's own cache).
+    """
+    ident = []
+    for name in sorted(files):
+        p = local_path(name)
+        if p is not None:
+            s = p.stat()
+            ident.append([name, s.st_size, s.st_mtime_ns])
+        else:
+            ident.append([name])
+    blob = json.dumps([selection, codegen, result_format, ident], sort_keys=True)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _bundle_formats(zip_bytes: bytes) -> list[str] | None:
+    """``file-formats`` from the bundle's transformer_capabilities.json, if it says."""
+    try:
+        with zipfile.ZipFile(BytesIO(zip_bytes)) as zf:
+            caps = json.loads(zf.read("transformer_capabilities.json"))
+    except (KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    formats = caps.get("file-formats") if isinstance(caps, dict) else None
+    return [str(f) for f in formats] if isinstance(formats, list) else None
+
+
+class Harness:
+    def __init__(self, config: HarnessConfig) -> None:
+        self.config = config
+        self.db: StateDB | None = None
+        self.store: S3Store | None = None
+        self.s3: S3Settings | None = None
+        self.codegen_url: str | None = None
+        self.default_image = config.image or FALLBACK_IMAGE
+        self.pool: WorkerPool | None = None
+        self._seaweed: SeaweedServer | None = None
+        self._codegen: cg.EmbeddedCodegen | None = None
+        self._http: BaseWSGIServer | None = None
+        self._http_thread: threading.Thread | None = None
+        self._submit_lock = threading.Lock()
+        self._lock_fd: int | None = None
+
+    # -- life cycle --------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        assert self._http is not None, "harness not started"
+        return int(self._http.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The address clients use (a wildcard bind is reached through 127.0.0.1)."""
+        host = self.config.host
+        if host in ("", "0.0.0.0", "::"):  # noqa: S104 - comparing, not binding
+            host = "127.0.0.1"
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> Harness:
+        cfg = self.config
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        # werkzeug logs every request at INFO: the client polls every 5 s
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        try:
+            self._lock_state_dir()
+            # Bind first, so that a busy port fails before anything is started. The socket is
+            # ours (werkzeug would print and sys.exit on a busy port).
+            try:
+                sock = socket.create_server((cfg.host, cfg.port), backlog=128)
+            except OSError as exc:
+                raise OSError(f"cannot listen on {cfg.host}:{cfg.port} ({exc.strerror}); is "
+                              "another harness running? choose another port with --port") from exc
+            with sock:  # werkzeug works on a duplicate of the descriptor
+                self._http = make_server(cfg.host, cfg.port, create_api(self), threaded=True,
+                                         fd=sock.fileno())
+            self.db = StateDB(cfg.state_dir / "state.sqlite")
+            if cfg.s3 is None:
+                self._seaweed = SeaweedServer(cfg.state_dir / "s3", max_volumes=cfg.s3_volumes)
+                self.s3 = self._seaweed.start()
+            else:
+                self.s3 = cfg.s3
+            self.store = S3Store(self.s3)
+            self.store.ping()
+            if cfg.codegen_url:
+                self.codegen_url = cfg.codegen_url.rstrip("/")
+            else:
+                self._codegen = cg.EmbeddedCodegen()
+                self.codegen_url = self._codegen.start()
+            self.default_image = cfg.image or cg.default_image(self.codegen_url) or FALLBACK_IMAGE
+            self.pool = WorkerPool(db=self.db, store=self.store, state_dir=cfg.state_dir,
+                                   workers=cfg.worker_count, retries=cfg.retries,
+                                   make_runner=self._make_runner)
+            self.pool.start()
+            self._resume()
+            self._http_thread = threading.Thread(target=self._http.serve_forever, name="api",
+                                                 daemon=True)
+            self._http_thread.start()
+        except BaseException:
+            self.stop()
+            raise
+        log.info("topcp harness at %s (%d %s workers, S3 %s, code generator %s)", self.url,
+                 cfg.worker_count, cfg.runner, self.s3.url, self.codegen_url)
+        return self
+
+    def _lock_state_dir(self) -> None:
+        """Refuse to share a state folder: two harnesses would both resume its requests."""
+        path = self.config.state_dir / "harness.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise RuntimeError(f"state folder {self.config.state_dir} is in use by another "
+                               f"harness (pid {holder}); stop it or give --state-dir") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+
+    def stop(self) -> None:
+        if self._http is not None:
+            if self._http_thread is not None:
+                self._http.shutdown()
+                self._http_thread = None
+            self._http.server_close()
+            self._http = None
+        if self.pool is not None:
+            self.pool.stop()
+            self.pool = None
+        if self._codegen is not None:
+            self._codegen.stop()
+            self._codegen = None
+        if self._seaweed is not None:
+            self._seaweed.stop()
+            self._seaweed = None
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
+
+    def __enter__(self) -> Harness:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _make_runner(self, name: str) -> Runner:
+        if self.config.runner == "docker":
+            return DockerRunner(name, image=self.config.image, x509_proxy=self.config.x509_proxy,
+                                timeout=self.config.file_timeout)
+        return ProcessRunner(timeout=self.config.file_timeout)
+
+    def _resume(self) -> None:
+        """Requeue what a previous run left unfinished; finished files are not redone."""
+        assert self.db is not None and self.pool is not None and self.store is not None
+        moved = self.db.requeue_in_flight()
+        for req in self.db.unfinished_requests():
+            self.store.ensure_bucket(req["id"])
+            pending = [f["id"] for f in self.db.pending_files(req["id"])]
+            log.info("resuming request %s: %d file(s) to do (%d were in flight)", req["id"],
+                     len(pending), moved)
+            self.pool.submit(pending)
+            self.db.finish_if_done(req["id"])
+
+    # -- API operations ----------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        return {
+            "app-version": f"topcp-harness {__version__}",
+            "code-gen-image": {CODEGEN_NAME: self.default_image},
+            "capabilities": ["poll_local_transformation_results"],
+        }
+
+    def _validate(self, body: dict[str, Any]) -> tuple[str, str, list[str], str]:
+        selection = body.get("selection")
+        if not isinstance(selection, str) or not selection.strip():
+            raise ApiError(400, "'selection' (the query) is missing or empty")
+        codegen = body.get("codegen")
+        if codegen != CODEGEN_NAME:
+            raise ApiError(400, f"code generator {codegen!r} is not served here; this harness "
+                                f"serves '{CODEGEN_NAME}' (query.TopCP) only")
+        fmt = body.get("result-format", "root-file")
+        if fmt not in RESULT_FORMATS:
+            raise ApiError(400, f"result-format {fmt!r} is unknown; use one of "
+                                f"{', '.join(RESULT_FORMATS)}")
+        dest = body.get("result-destination", "object-store")
+        if dest != "object-store":
+            raise ApiError(400, f"result-destination {dest!r} is not supported; this harness "
+                                "delivers through object-store only")
+        files = body.get("file-list")
+        did = body.get("did")
+        if not files:
+            if did:
+                raise ApiError(400, f"dataset {did!r} needs a real ServiceX: this local harness "
+                                    "has no dataset lookup (Rucio, XRootD patterns, CERN Open "
+                                    "Data). Give the files themselves with "
+                                    "dataset.FileList([...]), or point servicex.yaml at a "
+                                    "ServiceX deployment.")
+            raise ApiError(400, "no input files: give 'file-list' (dataset.FileList([...]))")
+        if not isinstance(files, list) or not all(isinstance(f, str) and f for f in files):
+            raise ApiError(400, "'file-list' must be a list of file paths or URLs")
+        problems = []
+        for name in files:
+            p = local_path(name)
+            if p is None:
+                continue
+            if not p.is_absolute():
+                problems.append(f"{name}: relative path; the harness does not share your "
+                                "working directory, give an absolute path")
+            elif not p.is_file():
+                problems.append(f"{name}: no such file on the harness's machine")
+        if problems:
+            raise ApiError(400, "input files not usable:\n  " + "\n  ".join(problems))
+        if len(set(files)) != len(files):
+            raise ApiError(400, "'file-list' names the same file twice")
+        title = body.get("title")
+        return selection, fmt, files, title if isinstance(title, str) else None
+
+    def submit(self, body: dict[str, Any]) -> str:
+        assert self.db is not None and self.store is not None and self.pool is not None
+        selection, fmt, files, title = self._validate(body)
+        key = cache_key(selection, CODEGEN_NAME, fmt, files)
+        with self._submit_lock:  # one submission at a time keeps the cache check exact
+            reused = self._reusable(key)
+            if reused is not None:
+                log.info("request for %d file(s) served from request %s (same query and files)",
+                         len(files), reused)
+                return reused
+            assert self.codegen_url is not None
+            try:
+                bundle = cg.generate(self.codegen_url, selection)
+            except cg.CodegenRejected as exc:
+                raise ApiError(400, exc.message) from None
+            except cg.CodegenUnavailable as exc:
+                raise ApiError(503, str(exc)) from None
+            formats = _bundle_formats(bundle.zip_bytes)
+            if formats is not None and fmt not in formats:
+                raise ApiError(400, f"the {CODEGEN_NAME} transformer writes {', '.join(formats)}"
+                                    f", not {fmt}; keep the default OutputFormat (root-ttree)")
+            request_id = str(uuid.uuid4())
+            paths = RequestPaths(self.config.state_dir, request_id)
+            from topcp_codegen.bundle import unpack_bundle
+
+            try:
+                unpack_bundle(bundle.zip_bytes, paths.bundle)
+            except ValueError as exc:
+                raise ApiError(503, f"code generator sent an unusable bundle: {exc}") from None
+            try:
+                self.store.ensure_bucket(request_id)
+            except StorageError as exc:
+                shutil.rmtree(paths.root, ignore_errors=True)
+                raise ApiError(503, str(exc)) from None
+            self.db.create_request(
+                {
+                    "id": request_id, "title": title, "did": f"file-list ({len(files)} files)",
+                    "did_id": self.db.dataset_for(files), "selection": selection,
+                    "codegen": CODEGEN_NAME, "result_format": fmt,
+                    "image": self.config.image or bundle.image or self.default_image,
+                    "bundle_dir": str(paths.bundle), "cache_key": key,
+                },
+                [(f, object_name(f, fmt)) for f in files],
+            )
+        self.pool.submit([f["id"] for f in self.db.files(request_id)])
+        log.info("request %s: %d file(s) queued", request_id, len(files))
+        return request_id
+
+    def _reusable(self, key: str) -> str | None:
+        """A running or fully successful request with this key whose outputs are still there."""
+        assert self.db is not None and self.store is not None
+        req = self.db.find_reusable(key)
+        if req is None:
+            return None
+        if req["status"] == st.RUNNING:
+            return req["id"]
+        stored = self.store.sizes(req["id"])
+        for f in self.db.files(req["id"]):
+            if stored.get(f["object_name"]) != f["total_bytes"]:
+                log.info("request %s cannot be reused: %s is gone from S3", req["id"],
+                         f["object_name"])
+                return None
+        return req["id"]
+
+    def _request(self, request_id: str) -> dict[str, Any]:
+        assert self.db is not None
+        req = self.db.request(request_id)
+        if req is None:
+            raise ApiError(404, f"transformation request {request_id} not found")
+        return req
+
+    def status(self, request_id: str) -> dict[str, Any]:
+        req = self._request(request_id)
+        assert self.db is not None and self.s3 is not None
+        c = self.db.counts(request_id)
+        return {
+            "request_id": req["id"], "title": req["title"], "did": req["did"],
+            "did_id": req["did_id"], "selection": req["selection"], "tree-name": None,
+            "image": req["image"], "result-destination": "object-store",
+            "result-format": req["result_format"],
+            "generated-code-cm": f"{req['id']}-generated-source", "status": req["status"],
+            "app-version": f"topcp-harness {__version__}", "files": c["files"],
+            "files-completed": c["completed"], "files-failed": c["failed"],
+            "files-remaining": c["remaining"], "submit-time": req["submit_time"],
+            "finish-time": req["finish_time"], "minio-endpoint": self.s3.endpoint,
+            "minio-secured": self.s3.secure, "minio-access-key": self.s3.access_key,
+            "minio-secret-key": self.s3.secret_key, "log-url": None,
+            "codegen": req["codegen"],
+        }
+
+    def results(self, request_id: str, later_than: str | None,
+                status: str | None) -> list[dict[str, Any]]:
+        self._request(request_id)
+        assert self.db is not None
+        if later_than:
+            try:
+                later_than = st.parse_time(later_than)
+            except ValueError:
+                raise ApiError(400, f"later_than {later_than!r} is not an ISO time") from None
+        if status not in (None, st.SUCCESS, st.FAILURE):
+            raise ApiError(400, f"status must be {st.SUCCESS} or {st.FAILURE}, got {status!r}")
+        return [
+            {
+                "file-path": f["path"], "s3-object-name": f["object_name"],
+                "total-bytes": f["total_bytes"] or 0, "total-events": f["total_events"] or 0,
+                "transform_status": f["status"], "created_at": f["created_at"],
+                "info": f["error"], "attempts": f["attempts"], "seconds": f["seconds"],
+            }
+            for f in self.db.results(request_id, later_than, status)
+        ]
+
+    def cancel(self, request_id: str) -> None:
+        req = self._request(request_id)
+        assert self.db is not None
+        if req["status"] in st.TERMINAL:
+            raise ApiError(400, f"transformation {request_id} is already {req['status']}")
+        self.db.set_status(request_id, st.CANCELED, "canceled by the user")
+
+    def delete(self, request_id: str) -> None:
+        req = self._request(request_id)
+        assert self.db is not None and self.store is not None
+        if req["status"] not in st.TERMINAL:
+            self.db.set_status(request_id, st.CANCELED, "deleted by the user")
+        try:
+            self.store.delete_bucket(request_id)
+        except StorageError as exc:
+            raise ApiError(503, str(exc)) from None
+        self.db.delete_request(request_id)
+        shutil.rmtree(RequestPaths(self.config.state_dir, request_id).root, ignore_errors=True)
+
+    def _dataset_json(self, row: dict[str, Any], with_files: bool) -> dict[str, Any]:
+        files = json.loads(row["files"])
+        out: dict[str, Any] = {
+            "id": row["id"], "name": row["name"], "did_finder": "user", "n_files": len(files),
+            "size": 0, "events": 0, "last_used": row["last_used"],
+            "last_updated": row["last_updated"], "lookup_status": "complete",
+            "is_stale": bool(row["is_stale"]),
+        }
+        if with_files:
+            out["files"] = [
+                {"id": i, "adler32": None, "file_size": 0, "file_events": 0, "paths": p}
+                for i, p in enumerate(files)
+            ]
+        return out
+
+    def datasets(self, show_deleted: bool) -> list[dict[str, Any]]:
+        assert self.db is not None
+        return [self._dataset_json(r, False) for r in self.db.datasets(show_deleted)]
+
+    def dataset(self, dataset_id: int) -> dict[str, Any]:
+        assert self.db is not None
+        row = self.db.dataset(dataset_id)
+        if row is None:
+            raise ApiError(404, f"dataset {dataset_id} not found")
+        return self._dataset_json(row, True)
+
+    def delete_dataset(self, dataset_id: int) -> bool:
+        assert self.db is not None
+        if not self.db.mark_dataset_stale(dataset_id):
+            raise ApiError(404, f"dataset {dataset_id} not found")
+        return True
+
+    def servicex_yaml(self) -> str:
+        """The servicex.yaml that points the servicex client at this harness."""
+        cache = self.config.state_dir / "client-cache"
+        return (
+            "api_endpoints:\n"
+            f"  - endpoint: {self.url}\n"
+            f"    name: {self.config.name}\n"
+            f"cache_path: {cache}\n"
+        )
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 5001, workers: int | None = None,
+          runner: str = "process", state_dir: str | Path | None = None, image: str | None = None,
+          s3: S3Settings | dict | None = None, **extra: Any) -> None:
+    """Run the harness until SIGINT/SIGTERM (the ``topcp-sx serve`` entry point).
+
+    ``extra`` passes further ``HarnessConfig`` fields (``codegen_url``, ``retries``,
+    ``x509_proxy``, ``file_timeout``, ``s3_volumes``, ``name``).
+    """
+    kwargs: dict[str, Any] = dict(host=host, port=port, workers=workers, runner=runner,
+                                  image=image, s3=s3, **extra)
+    if state_dir is not None:
+        kwargs["state_dir"] = Path(state_dir)
+    harness = Harness(HarnessConfig(**kwargs))
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        harness.start()
+        sys.stdout.write(
+            f"topcp harness listening on {harness.url} (state in {harness.config.state_dir})\n"
+            "Put this in servicex.yaml (in your working directory) to use it:\n\n"
+            + harness.servicex_yaml() + "\n"
+        )
+        sys.stdout.flush()
+        while not stop.wait(1.0):
+            pass
+    finally:
+        harness.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
