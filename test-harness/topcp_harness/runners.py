@@ -61,6 +61,15 @@ class ProcessRunner:
         """Nothing to release: every file had its own subprocess."""
 
 
+# Exit codes of `docker exec` that mean the container, not the transform, failed: docker's
+# own 125 (daemon error), 126/127 (the OCI runtime could not start the command: the container is
+# dying or gone) and 137 (the process was SIGKILLed: container killed or out of memory).
+# transform_single_file.py never exits with these (its codes are 2-14 and 128+SIGTERM/INT/HUP).
+# `docker inspect` alone is not enough: right after `docker kill` it can still say "running"
+# while exec already fails, and trusting it would spend every retry on a dead container.
+CONTAINER_LOST_CODES = frozenset({125, 126, 127, 137})
+
+
 class DockerRunner:
     """One long-lived container per worker and request, reused with ``docker exec`` per file.
 
@@ -139,7 +148,7 @@ class DockerRunner:
                 lines.append(line)
                 on_line(line)
         outcome = parse_outcome(proc.wait(), lines, time.monotonic() - started)
-        if not outcome.ok and not self._alive():
+        if not outcome.ok and (outcome.returncode in CONTAINER_LOST_CODES or not self._alive()):
             # The container itself died (or was removed): the retry gets a fresh one.
             log.warning("worker %s: container %s is gone; starting a new one next time",
                         self.name, (self.container or "")[:12])

@@ -82,11 +82,10 @@ def test_killing_the_science_container_mid_file_retries_the_file(deliver_files, 
                 continue
             top = docker("top", cid, check=False).stdout
             if "transform_single_file" in top:
-                # Kill and remove it at once (as when a node or pod is deleted). A bare
-                # `docker kill` leaves a window in which `docker inspect` still says
-                # "running" while exec already fails (OCI exit 126); the harness's liveness
-                # check can fall into it and burn the retries on the dead container.
-                docker("rm", "-f", cid, check=False)
+                # A plain `docker kill` (SIGKILL to the container) mid-file. Right after it
+                # `docker inspect` may still say "running" while exec already fails (OCI exit
+                # 126): the harness must replace the container on the exec's exit code alone.
+                docker("kill", cid, check=False)
                 killed = cid
                 break
         time.sleep(0.05)

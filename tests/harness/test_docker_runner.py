@@ -76,3 +76,47 @@ def test_liveness_is_checked_by_container_id():
     runner.container = "3f2a9c"
     assert runner.inspect_command() == ["/usr/bin/docker", "inspect", "-f",
                                         "{{.State.Running}}", "3f2a9c"]
+
+
+FAKE_DOCKER = """#!{python}
+# A docker CLI double for the runner's container-replacement rule: `run` hands out new IDs,
+# `exec` fails the way a just-killed container does (OCI exit 126), `inspect` lags and still
+# says "running", `rm` is recorded.
+import pathlib, sys
+log = pathlib.Path({log!r})
+cmd = sys.argv[1]
+with log.open("a") as f:
+    f.write(" ".join(sys.argv[1:]) + "\\n")
+if cmd == "run":
+    n = sum(1 for line in log.read_text().splitlines() if line.startswith("run"))
+    print(f"container{{n}}")
+elif cmd == "exec":
+    print("OCI runtime exec failed: container is stopped", flush=True)
+    sys.exit(126)
+elif cmd == "inspect":
+    print("true")
+"""
+
+
+def test_a_container_whose_exec_fails_like_a_killed_one_is_replaced(tmp_path: Path):
+    import stat
+    import sys
+
+    log = tmp_path / "docker.log"
+    fake = tmp_path / "docker"
+    fake.write_text(FAKE_DOCKER.format(python=sys.executable, log=str(log)))
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    runner = DockerRunner("w0", docker=str(fake))
+    job = _job(tmp_path)
+
+    first = runner.run(job, lambda line: None)
+    assert not first.ok and first.returncode == 126
+    assert runner.container is None  # dropped although `inspect` still said "running"
+    second = runner.run(job, lambda line: None)
+    assert not second.ok
+    calls = [c.split()[:3] for c in log.read_text().splitlines()]
+    # each failed exec drops its container by the ID `docker run` printed; the retry gets a new one
+    assert [c for c in calls if c[0] in ("run", "rm")] == [
+        ["run", "-d", "--network"], ["rm", "-f", "container1"],
+        ["run", "-d", "--network"], ["rm", "-f", "container2"],
+    ]
