@@ -23,8 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import awkward as ak
-import uproot
+from physlite_samples import replicate
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = REPO.parent / "shared" / "testdata" / "PHYSLITE_mc23_ttbar_rntuple.root"
@@ -68,28 +67,6 @@ def needed_keys() -> list[str]:
     return sorted(src.columns[c] for c in cols if c in src.columns)
 
 
-def build(path: Path, keys: list[str], events: int) -> None:
-    """Replicate the source's events (only ``keys``) into an ``EventData`` RNTuple.
-
-    The source is the mc23 ttbar RNTuple test file, so events pass the example selection and
-    the writer is exercised too. (uproot cannot write vector<string>, the MET term names, into
-    a TTree, but it writes RNTuples, PHYSLITE's other layout.)
-    """
-    data = uproot.open(SOURCE)["EventData"].arrays(keys, library="ak")
-    base = len(data)
-    block = ak.concatenate([data] * max(1, 10_000 // base))  # ~10k events per cluster
-    with uproot.recreate(path) as f:
-        written = 0
-        while written < events:
-            take = min(len(block), events - written)
-            chunk = {k: block[k][:take] for k in keys}
-            if written == 0:
-                f["EventData"] = chunk
-            else:
-                f["EventData"].extend(chunk)
-            written += take
-
-
 def measure(cmd: list[str]) -> dict:
     out = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -120,8 +97,10 @@ def main() -> int:
         work.mkdir(parents=True, exist_ok=True)
         small, large = work / "physlite_small.root", work / "physlite_large.root"
         t0 = time.perf_counter()
-        build(small, keys, args.small)
-        build(large, keys, args.events)
+        # The mc23 ttbar RNTuple source: its events pass the example selection, so the writer is
+        # exercised too (uproot cannot write the MET term names, vector<string>, into a TTree).
+        replicate(SOURCE, small, args.small, tree="EventData", keys=keys)
+        replicate(SOURCE, large, args.events, tree="EventData", keys=keys)
         print(f"built {args.small} and {args.events}-event files ({len(keys)} branches) "
               f"in {time.perf_counter() - t0:.1f} s")
 

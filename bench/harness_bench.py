@@ -40,9 +40,9 @@ RECO = REPO / "examples" / "ttbar-ljets" / "reco.yaml"
 
 
 def build_inputs(folder: Path, n_files: int, events: int) -> list[Path]:
-    from topcp_harness.samples import enlarge_physlite
+    from physlite_samples import replicate
 
-    first = enlarge_physlite(SOURCE, folder / "input_00.root", events)
+    first = replicate(SOURCE, folder / "input_00.root", events)
     files = [first]
     for i in range(1, n_files):
         dest = folder / f"input_{i:02d}.root"

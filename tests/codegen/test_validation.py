@@ -361,7 +361,20 @@ def test_release_mismatch_is_a_warning() -> None:
     assert [e.severity for e in errs] == ["warning"]
 
 
-UPSTREAM = os.environ.get("TOPCP_UPSTREAM_CONFIGS")
+def _upstream_configs() -> str | None:
+    """TopCPToolkit's own example configs (flat, e.g. ``exampleTtbarLjets__reco.yaml``).
+
+    Upstream files may not be committed here, so they come from outside the checkout:
+    ``$TOPCP_UPSTREAM_CONFIGS``, or ``../shared/topcp-configs`` beside the checkout when present.
+    """
+    env = os.environ.get("TOPCP_UPSTREAM_CONFIGS")
+    if env:
+        return env
+    shared = Path(__file__).resolve().parents[2].parent / "shared" / "topcp-configs"
+    return str(shared) if any(shared.glob("*.yaml")) else None
+
+
+UPSTREAM = _upstream_configs()
 
 
 @pytest.mark.skipif(not UPSTREAM, reason="set TOPCP_UPSTREAM_CONFIGS to a folder of upstream configs")
