@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="external topcp code generator (default: run one embedded)")
     p.add_argument("--retries", type=int, default=2, help="extra attempts per failed file")
     p.add_argument("--file-timeout", type=float, default=None, help="seconds per file attempt")
+    p.add_argument("--status-hold", type=float, default=8.0,
+                   help="seconds a status reply that would repeat the previous one waits for the "
+                        "next change, so clients see finished files sooner (0: answer at once)")
     p.add_argument("--x509-proxy", default=None, help="grid proxy file for --runner docker")
     p.add_argument("--s3-endpoint", default=None,
                    help="use this S3 endpoint (host:port or URL) instead of starting SeaweedFS")
@@ -44,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         s3 = {"endpoint": args.s3_endpoint, "access_key": args.s3_access_key,
               "secret_key": args.s3_secret_key}
     extra = {"codegen_url": args.codegen_url, "retries": args.retries,
-             "file_timeout": args.file_timeout, "x509_proxy": args.x509_proxy}
+             "file_timeout": args.file_timeout, "x509_proxy": args.x509_proxy,
+             "status_hold": args.status_hold}
     try:
         serve(host=args.host, port=args.port, workers=args.workers, runner=args.runner,
               state_dir=args.state_dir, image=args.image, s3=s3, **extra)

@@ -63,7 +63,7 @@ def create_api(harness: Harness) -> Flask:
 
     @app.get("/servicex/transformation/<request_id>")
     def status(request_id: str):
-        return jsonify(harness.status(request_id))
+        return jsonify(harness.status_for_client(request_id))
 
     @app.delete("/servicex/transformation/<request_id>")
     def delete(request_id: str):

@@ -76,6 +76,9 @@ class HarnessConfig:
     x509_proxy: Path | None = None
     s3_volumes: int = 200
     name: str = "topcp-harness"
+    # Seconds a status reply that would repeat the previous one waits for the next change
+    # (Harness.status_for_client); 0 answers at once, like a ServiceX server.
+    status_hold: float = 8.0
 
     def __post_init__(self) -> None:
         if self.runner not in RUNNERS:
@@ -84,6 +87,8 @@ class HarnessConfig:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
         if self.retries < 0:
             raise ValueError(f"retries must be 0 or more, got {self.retries}")
+        if self.status_hold < 0:
+            raise ValueError(f"status_hold must be 0 or more seconds, got {self.status_hold}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0..65535, got {self.port}")
         object.__setattr__(self, "state_dir", Path(self.state_dir).expanduser().resolve())
