@@ -126,7 +126,12 @@ def run_harness(files: list[Path], work: Path, workers: int, s3) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=20)
-    ap.add_argument("--events", type=int, default=20_000)
+    # The issue asks for files of >= 20k events. Real PHYSLITE files are larger, and the
+    # unmodified client adds a fixed ~5-8 s per deliver() (two 5 s polling loops) that weighs
+    # on short files only; 50k events keeps that visible without letting it dominate.
+    # `--events 20000` measures the minimum size (figures in the closing note: both).
+    ap.add_argument("--events", type=int, default=50_000,
+                    help="events per input file (>= 20000; default 50000)")
     ap.add_argument("--repeat", type=int, choices=(1, 2), default=2,
                     help="2 (default): run A B C C B A and keep each one's best wall time")
     args = ap.parse_args()
