@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated  # noqa: UP035 (typer reads Optional)
 
@@ -42,6 +44,24 @@ def _print_problems(problems, *, as_json: bool = False) -> None:
     for p in problems:
         style = "red" if p.severity == "error" else "yellow"
         err.print(str(p), style=style, markup=False)
+
+
+@contextmanager
+def _user_errors(nothing_done: str) -> Iterator[None]:
+    """Turn the two kinds of user mistakes into exits: usage (2) and config errors (1).
+
+    Config errors are printed compiler-style, then ``nothing_done`` says what did not happen.
+    """
+    from .api import ConfigValidationError
+
+    try:
+        yield
+    except UsageError as exc:
+        raise _usage(str(exc)) from None
+    except ConfigValidationError as exc:
+        _print_problems(exc.errors)
+        err.print(f"config errors: {nothing_done}")
+        raise typer.Exit(1) from None
 
 
 RecoOpt = Annotated[Path | None, typer.Option("--reco", help="Reco-level (detector) config "
@@ -158,7 +178,6 @@ def run(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .api import ConfigValidationError
     from .local_run import run_local
 
     levels = {k: v for k, v in (("reco", reco), ("particle", particle), ("parton", parton)) if v}
@@ -173,17 +192,10 @@ def run(
         if not res.ok:
             progress.console.print(f"[red]FAILED[/red] {res.input}: {res.error}", highlight=False)
 
-    try:
-        with progress:
-            results = run_local(levels, inputs, output_dir, systematics=systematics,
-                                max_events=max_events, no_filter=no_filter, workers=workers,
-                                runner=runner, image=image, on_done=done)
-    except UsageError as exc:
-        raise _usage(str(exc)) from None
-    except ConfigValidationError as exc:
-        _print_problems(exc.errors)
-        err.print("config errors: nothing was run")
-        raise typer.Exit(1) from None
+    with _user_errors("nothing was run"), progress:
+        results = run_local(levels, inputs, output_dir, systematics=systematics,
+                            max_events=max_events, no_filter=no_filter, workers=workers,
+                            runner=runner, image=image, on_done=done)
     out.print(_summary_table(results))
     for r in results:
         if r.ok:
@@ -310,11 +322,10 @@ def deliver(
                                                "the local cache has this query.")] = False,
 ) -> None:
     """Validate the configs, then submit the TopCP query with servicex.deliver()."""
-    from .api import ConfigValidationError
     from .delivery import check_spec, load_spec, spec_from_flags
     from .delivery import deliver as do_deliver
 
-    try:
+    with _user_errors("nothing was submitted"):
         if spec_file is not None:
             if reco or particle or parton or dataset:
                 raise UsageError("give either a spec file or --reco/--dataset flags, not both")
@@ -324,12 +335,6 @@ def deliver(
                                    particle=particle, parton=parton, max_events=max_events,
                                    systematics=systematics, no_filter=no_filter, image=image)
         problems = check_spec(spec)
-    except UsageError as exc:
-        raise _usage(str(exc)) from None
-    except ConfigValidationError as exc:
-        _print_problems(exc.errors)
-        err.print("config errors: nothing was submitted")
-        raise typer.Exit(1) from None
     _print_problems(problems)
     try:
         results = do_deliver(spec, backend=backend, config_path=config, ignore_cache=ignore_cache)
