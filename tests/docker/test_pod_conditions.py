@@ -30,7 +30,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from pod_sidecar import hash_path
+from upstream_sidecar import hash_path
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -191,7 +191,8 @@ def run_pod(client, sidecar_image: str, image: str, shell: list[str], bundle_zip
     generated = _configmap_volume(bundle_zip, root / "configmap")
     pod_dir = root / "sidecar"
     pod_dir.mkdir()
-    (pod_dir / "pod_sidecar.py").write_bytes((HERE / "pod_sidecar.py").read_bytes())
+    for helper in (HERE / "pod_sidecar.py", HERE.parent / "upstream_sidecar.py"):
+        (pod_dir / helper.name).write_bytes(helper.read_bytes())
     (pod_dir / "jobs.json").write_text(json.dumps([{"path": p} for p in inputs]))
     for f in pod_dir.iterdir():
         f.chmod(0o644)
