@@ -97,6 +97,8 @@ def record(args, x509):
         "pgid": os.getpgid(0),
         "input_lines": input_lines,
         "config_dir": cfg,
+        # as PathResolver resolves a relative -t: against the current directory first
+        "config_dir_abs": os.path.abspath(cfg) if cfg else None,
         "config_files": sorted(os.listdir(cfg)) if cfg and os.path.isdir(cfg) else None,
         "x509": x509,
         "setup_mark": os.environ.get("STUB_SETUP_MARK"),
