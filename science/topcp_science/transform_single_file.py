@@ -892,12 +892,21 @@ def move_atomically(src: str, dest: str) -> None:
             os.replace(src, tmp)
         except OSError:  # another file system: copy beside the target, then rename
             shutil.copyfile(src, tmp)
-            shutil.copymode(src, tmp)  # not mkstemp's 600: the sidecar must read it
+        # The sidecar, another uid (1001) than ours, uploads the file: a plain file's mode under
+        # our umask (0644 with the pod's 022), whatever runTop_el.py's writer left (a mkstemp
+        # file is 0600, and so was the copy's temporary file).
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, dest)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def events_from_output(path: str, keys: list[RootKey], trees_by_level: dict) -> int:

@@ -70,6 +70,21 @@ def test_a_300_character_input_path_gives_a_255_character_output(tmp_path, physl
     assert (scratch / name).read_bytes()[:4] == b"root"
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_the_sidecar_can_read_the_output_whatever_mode_the_writer_left(tmp_path, env,
+                                                                        physlite_ttree, umask):
+    """The sidecar is uid 1001 and we are root: the output needs the umask's read bits."""
+    env["STUB_OUTPUT_MODE"] = "600"
+    out = tmp_path / "o"
+    old = os.umask(umask)  # inherited by the transform script
+    try:
+        result = run(make_bundle(tmp_path / "b"), physlite_ttree, out, env)
+    finally:
+        os.umask(old)
+    assert result.returncode == 0, result.stdout
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 @pytest.mark.parametrize("levels", list(LEVEL_SETS))
 @pytest.mark.parametrize("max_events", [-1, 7])
 def test_the_sidecar_records_the_events_processed(tmp_path, env, physlite_ttree, levels,
