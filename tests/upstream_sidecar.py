@@ -11,7 +11,7 @@ container. Sources (commit, date, ServiceX release):
   RawUprootStats); 2025+ versions add TopCPStats and take ``total_bytes`` from
   ``os.path.getsize`` instead of the parser (@00e5ebd).
 * ``transformer_stats/__init__.py`` 0c59740 (2024-06-02), ``raw_uproot_stats.py`` fe78da9
-  (2024-09-20, v1.5.1+), ``uproot_stats.py`` (2024-10), ``topcp_stats.py`` @76e6385 (2025).
+  (2024-09-20, v1.5.1+), ``topcp_stats.py`` @76e6385 (2025).
 """
 
 from __future__ import annotations
@@ -63,23 +63,6 @@ class RawUprootStats(TransformerStats):
             self.error_info = f"{matches[0]}"
 
 
-# -- transformer_stats/uproot_stats.py (2024-10; in every sidecar version) -------------------
-class UprootStats(TransformerStats):
-    def __init__(self, log_path: Path):
-        super().__init__(log_path)
-        matches = re.findall(
-            r"Transform stats: Total Events: (\d+), resulting file size (\d+)", self.log_body)
-        if len(matches) == 1:
-            self.total_events, self.file_size = tuple(map(int, matches[0]))
-        matches = re.findall(r'ValueError: key "([^"]*)" does not exist', self.log_body)
-        if matches:
-            self.error_info = f"Property naming error: {matches[0]} not available in dataset"
-        matches = re.findall(
-            r"awkward.errors.FieldNotFoundError: no field '([^\"]*)' in record.*", self.log_body)
-        if matches:
-            self.error_info = f"Property naming error: {matches[0]} not available in dataset"
-
-
 # -- transformer_stats/topcp_stats.py (@76e6385, 2025; not in any 2024 sidecar) ---------------
 class TopCPStats(TransformerStats):
     def __init__(self, log_path: Path):
@@ -98,9 +81,9 @@ class TopCPStats(TransformerStats):
 
 
 # What ``globals()[capabilities["stats-parser"]]`` finds in each sidecar generation (the
-# imports at the top of transformer.py; AODStats is left out: it needs xAOD logs).
+# imports at the top of transformer.py; AODStats and UprootStats are there too, for xAOD and
+# func_adl-uproot logs, and left out here).
 SIDECAR_PARSERS = {
-    "2024-10": {"UprootStats": UprootStats, "RawUprootStats": RawUprootStats},
-    "2025": {"UprootStats": UprootStats, "RawUprootStats": RawUprootStats,
-             "TopCPStats": TopCPStats},
+    "2024-10": {"RawUprootStats": RawUprootStats},
+    "2025": {"RawUprootStats": RawUprootStats, "TopCPStats": TopCPStats},
 }
