@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .images import parse_allowed_registries
+from .images import parse_allowed_registries, parse_image
+from .query import MAX_IMAGE_LENGTH
 
 #: Upstream's TopCP science image for the release our schema validates (AnalysisBase 25.2.74 +
 #: TopCPToolkit v2.23.0). Our transform script needs only python and runTop_el.py, which it has.
@@ -46,11 +47,36 @@ def config_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     return out
 
 
+def check_default_image(image: str) -> None:
+    """Refuse, at start-up, a default science image ServiceX could not run.
+
+    The helm chart sets ``TRANSFORMER_SCIENCE_IMAGE="<defaultScienceContainerImage>:<Tag>"``
+    (templates/codegen/deployment.yaml, ssl-hep/ServiceX 2024-10 and 4dc318b), so values that
+    leave either out give ``":"``, ``"repo:"`` or ``":tag"``; every transformer pod would then
+    fail with InvalidImageName. The app stores the image in a 128-character column
+    (``requests.image``, models.py 2024-10 line 176 and @036b2e5).
+    """
+    if parse_image(image) is None:
+        raise ValueError(
+            f"{ENV_IMAGE}={image!r} is not a Docker image reference such as "
+            f"{DEFAULT_SCIENCE_IMAGE!r}; with the ServiceX helm chart, set both "
+            "codeGen.topcp.defaultScienceContainerImage and defaultScienceContainerTag "
+            "(docs/deploy-servicex.md)"
+        )
+    if len(image) > MAX_IMAGE_LENGTH:
+        raise ValueError(
+            f"{ENV_IMAGE} is {len(image)} characters long; ServiceX stores the transformer "
+            f"image in a {MAX_IMAGE_LENGTH}-character column, so use a shorter reference "
+            "(a tag rather than a digest, or a shorter registry path)"
+        )
+
+
 def settings_from_config(config: Mapping[str, Any]) -> Settings:
     """Check and convert raw config values; raises ``ValueError`` naming the bad setting."""
     image = config.get(ENV_IMAGE) or DEFAULT_SCIENCE_IMAGE
     if not isinstance(image, str) or not image.strip():
         raise ValueError(f"{ENV_IMAGE} must be a Docker image reference, got {image!r}")
+    check_default_image(image.strip())
     raw_limit = config.get(ENV_MAX_BODY, DEFAULT_MAX_BODY_BYTES)
     try:
         limit = int(raw_limit)

@@ -193,6 +193,22 @@ def test_operator_mistakes_stop_start_up(app_config):
         create_app({**app_config, "TOPCP_CODEGEN_MAX_BODY_BYTES": "lots"})
 
 
+@pytest.mark.parametrize("image", [":", "sslhep/servicex_science_image_topcp:", ":25.2.74",
+                                   "Not An Image"])
+def test_a_default_image_servicex_could_not_run_stops_start_up(app_config, image):
+    """The helm chart renders "<image>:<tag>", so values without them give ":" (and pods
+    would fail with InvalidImageName)."""
+    with pytest.raises(ValueError, match="is not a Docker image reference") as info:
+        create_app({**app_config, "TRANSFORMER_SCIENCE_IMAGE": image})
+    assert "defaultScienceContainerImage and defaultScienceContainerTag" in str(info.value)
+
+
+def test_a_default_image_longer_than_the_apps_column_stops_start_up(app_config):
+    image = "registry.example.org/" + "a" * 100 + ":" + "1" * 10
+    with pytest.raises(ValueError, match="128-character column"):
+        create_app({**app_config, "TRANSFORMER_SCIENCE_IMAGE": image})
+
+
 def test_importing_the_package_does_not_import_flask():
     code = (
         "import sys, topcp_codegen, topcp_codegen.validation, topcp_codegen.bundle;"

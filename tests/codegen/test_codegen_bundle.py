@@ -48,7 +48,8 @@ def test_reco_only_bundle_contents_and_manifest(sx_query, example_texts) -> None
     assert caps["language"] == "python"
     assert caps["command"] == "/generated/transform_single_file.py"
     assert caps["file-formats"] == ["root-file"]
-    assert caps["stats-parser"] == "TopCPStats"
+    # RawUprootStats: in every sidecar since ServiceX v1.5.0 and reads our Transform stats line
+    assert caps["stats-parser"] == "RawUprootStats"
     assert {"name", "description", "limitations"} <= set(caps)
     script = resources.files("topcp_science").joinpath("transform_single_file.py").read_bytes()
     assert member(result.zip_bytes, "transform_single_file.py") == script
