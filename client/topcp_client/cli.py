@@ -213,6 +213,9 @@ def run(
 def inspect(
     output: Annotated[Path, typer.Argument(help="A TopCP output ntuple (.root).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    show_all: Annotated[bool, typer.Option(
+        "--all", help="List every generator-weight systematic and CutBookkeeper (by default "
+        "they are collapsed to a count and a range).")] = False,
 ) -> None:
     """Show what a TopCP ntuple holds: trees, branch groups, systematics, cutflows, emulator marker."""
     from .inspect_output import inspect_file, render
@@ -226,7 +229,7 @@ def inspect(
     if as_json:
         out.print_json(json.dumps(report))
     else:
-        render(report, out)
+        render(report, out, show_all=show_all)
 
 
 @app.command()
