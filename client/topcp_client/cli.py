@@ -75,8 +75,9 @@ PartonOpt = Annotated[Path | None, typer.Option("--parton", help="Parton-level c
 @app.command()
 def validate(
     files: Annotated[list[Path] | None, typer.Argument(
-        help="Config files; the level comes from the name (reco.yaml, particle.yaml, "
-        "parton.yaml). Use --reco/--particle/--parton for other names.")] = None,
+        help="Config files; the level comes from the name (reco.yaml, my_particle.yaml...), "
+        "else from the blocks (PL_* for particle, PartonHistory for parton), else reco, with "
+        "a note. --reco/--particle/--parton set it.")] = None,
     reco: RecoOpt = None,
     particle: ParticleOpt = None,
     parton: PartonOpt = None,
@@ -97,7 +98,8 @@ def validate(
 
     try:
         problems = api_validate(*(files or []), reco=reco, particle=particle, parton=parton,
-                                release=release)
+                                release=release,
+                                on_note=lambda note: err.print(f"note: {note}", markup=False))
     except UsageError as exc:
         raise _usage(str(exc)) from None
     _print_problems(problems, as_json=as_json)
