@@ -75,8 +75,9 @@ PartonOpt = Annotated[Path | None, typer.Option("--parton", help="Parton-level c
 @app.command()
 def validate(
     files: Annotated[list[Path] | None, typer.Argument(
-        help="Config files; the level comes from the name (reco.yaml, particle.yaml, "
-        "parton.yaml). Use --reco/--particle/--parton for other names.")] = None,
+        help="Config files; the level comes from the name (reco.yaml, my_particle.yaml...), "
+        "else from the blocks (PL_* for particle, PartonHistory for parton), else reco, with "
+        "a note. --reco/--particle/--parton set it.")] = None,
     reco: RecoOpt = None,
     particle: ParticleOpt = None,
     parton: PartonOpt = None,
@@ -97,7 +98,8 @@ def validate(
 
     try:
         problems = api_validate(*(files or []), reco=reco, particle=particle, parton=parton,
-                                release=release)
+                                release=release,
+                                on_note=lambda note: err.print(f"note: {note}", markup=False))
     except UsageError as exc:
         raise _usage(str(exc)) from None
     _print_problems(problems, as_json=as_json)
@@ -213,6 +215,9 @@ def run(
 def inspect(
     output: Annotated[Path, typer.Argument(help="A TopCP output ntuple (.root).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    show_all: Annotated[bool, typer.Option(
+        "--all", help="List every generator-weight systematic and CutBookkeeper (by default "
+        "they are collapsed to a count and a range).")] = False,
 ) -> None:
     """Show what a TopCP ntuple holds: trees, branch groups, systematics, cutflows, emulator marker."""
     from .inspect_output import inspect_file, render
@@ -226,7 +231,7 @@ def inspect(
     if as_json:
         out.print_json(json.dumps(report))
     else:
-        render(report, out)
+        render(report, out, show_all=show_all)
 
 
 @app.command()

@@ -56,11 +56,7 @@ def test_json_output_lists_every_finding(tmp_path, ttbar_configs):
 
 
 def test_usage_errors_exit_two(tmp_path):
-    odd = tmp_path / "selection.yaml"
-    odd.write_text("{}")
-    res = runner.invoke(app, ["validate", str(odd)])
-    assert res.exit_code == 2
-    assert "--reco" in res.output
+    # (a file whose name says no level is validated as guessed: test_validate_levels.py)
     res = runner.invoke(app, ["validate", str(tmp_path / "reco.yaml")])
     assert res.exit_code == 2 and "no such file" in res.output
     assert runner.invoke(app, ["validate"]).exit_code == 2
