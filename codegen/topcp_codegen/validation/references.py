@@ -14,7 +14,7 @@ from typing import Any
 from .cuts import OBJECT_COUNTS, check_cuts
 from .errors import ConfigError
 from .report import Report, instances, subs
-from .schema import suggest
+from .schema import near_miss, suggest
 
 OBJECT_BLOCKS = ("Electrons", "Muons", "Photons", "TauJets", "DiTauJets", "Jets", "InDetTracks")
 PL_BLOCKS = ("PL_Electrons", "PL_Muons", "PL_Neutrinos", "PL_Jets", "PL_Taus", "PL_Photons",
@@ -172,8 +172,10 @@ class _Checker:
         if sels is None:
             known = sorted(self.defs.selections)
             target = suggest(name, known)
-            # Blocks registered through AddConfigBlocks may create containers we cannot see.
-            sev = "warning" if self.dynamic else severity
+            # Blocks registered through AddConfigBlocks may create containers we cannot see,
+            # but a near miss of a defined container is a typo whatever else exists.
+            typo = target is not None and near_miss(name, target)
+            sev = "warning" if self.dynamic and not typo else severity
             self.add(path, f"no block defines the container {name!r} (defined: "
                            f"{', '.join(known)})",
                      f"did you mean {target!r}?" if target else None, severity=sev,
@@ -192,9 +194,11 @@ class _Checker:
                 continue
             target = suggest(name, sels)
             have = ", ".join(sorted(sels)) or "none"
-            # AddConfigBlocks blocks (e.g. SoftMuonSelector) may define selections we cannot see.
+            # AddConfigBlocks blocks (e.g. SoftMuonSelector) may define selections we cannot
+            # see, unless the name is a near miss of a defined one (a typo).
+            typo = target is not None and near_miss(name, target)
             self.add(path, f"{container!r} has no selection {name!r} (defined: {have})",
-                     severity="warning" if self.dynamic else "error", pos=pos,
+                     severity="warning" if self.dynamic and not typo else "error", pos=pos,
                      rule="dangling-selection",
                      suggestion=(f"did you mean '{target if bare else f'{container}.{target}'}'?"
                                  if target else

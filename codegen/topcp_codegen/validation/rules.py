@@ -151,7 +151,7 @@ def _event_selection(rep: Report, path: tuple, inst: dict) -> None:
     if isinstance(cuts, dict) and not [r for r in cuts if not str(r).startswith("SUB")]:
         rep.add(path + ("selectionCutsDict",), "selectionCutsDict defines no region outside SUB*; "
                 "the reader raises 'EventSelectionMerger requires a non-empty list of selection "
-                "strings'", rule="selection-cuts-dict",
+                "strings'", rule="selection-cuts-dict", key=True,
                 suggestion="add a region whose name does not start with SUB", note=note)
 
 
