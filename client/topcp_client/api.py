@@ -32,10 +32,12 @@ def validate(
     particle: str | Path | None = None,
     parton: str | Path | None = None,
     release: str | None = None,
+    strict: bool | None = None,
 ) -> list[ConfigError]:
     """Validate TopCP config files offline; returns errors and warnings (empty = clean).
 
     Positional files get their level from their name (``reco.yaml``...); keywords set it.
+    ``strict`` reports warnings (what the schema's data cannot verify) as errors.
     """
     levels = assign_levels(
         [Path(p) for p in paths],
@@ -43,7 +45,7 @@ def validate(
         particle=Path(particle) if particle else None,
         parton=Path(parton) if parton else None,
     )
-    return validate_files(levels, release=release)
+    return validate_files(levels, release=release, strict=strict)
 
 
 def _query_paths(query: Any) -> dict[str, Path]:

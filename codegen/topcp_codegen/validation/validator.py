@@ -186,7 +186,7 @@ def _translate(err: ValidationError, rep: Report, dynamic: dict) -> None:
     if kind == "x-pytype":
         expected = err.validator_value
         fix = type_fix(expected, err.instance)
-        pinned = schema.get("x-era") == "pinned"
+        pinned = schema.get("x-era") in ("pinned", "release")
         msg = f"expected {expected}, got {describe(err.instance)}"
         if fix:
             msg += f" ({fix})"
