@@ -71,15 +71,28 @@ def _block_refs(props: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+#: The keywords a per-block validator evaluates; every other ``x-`` key is provenance that
+#: messages look up in the full document (fewer keys: jsonschema iterates less per option).
+_EVALUATED = ("type", "x-pytype", "enum", "items", "properties", "additionalProperties",
+              "required")
+
+
+def _lean(prop: Any) -> Any:
+    if not isinstance(prop, dict):
+        return prop
+    return {k: v for k, v in prop.items() if k in _EVALUATED}
+
+
 def _accept_subblocks(schema: dict[str, Any]) -> dict[str, Any]:
-    """``schema`` with each block-valued property replaced by ``true``.
+    """``schema`` with each block-valued property replaced by ``true``, options made lean.
 
     The names stay, so unknown-option messages and did-you-mean still see every sub-block,
     but no ``$ref``/``if`` is evaluated: the validator checks each block instance itself.
     """
     props = schema.get("properties", {})
     blocks = _block_refs(props)
-    return {**schema, "properties": {k: (True if k in blocks else v) for k, v in props.items()}}
+    return {**schema, "properties": {k: (True if k in blocks else _lean(v))
+                                     for k, v in props.items()}}
 
 
 REQUIRED_KEYS = ("$defs", "properties", "x-release")
@@ -95,6 +108,8 @@ class Schema:
         self.doc = document
         self.origin = origin
         self._validators: dict[str, Any] = {}
+        self._subblocks: dict[str, dict[str, str]] = {}
+        self._opts_defs: dict[str, str] = {}
 
     @classmethod
     def packaged(cls) -> Schema:
@@ -151,7 +166,11 @@ class Schema:
 
     def subblocks(self, def_name: str) -> dict[str, str]:
         """Option name -> ``blk_*`` def of the sub-blocks an options def declares."""
-        return _block_refs(self.defs[def_name].get("properties", {}))
+        cached = self._subblocks.get(def_name)
+        if cached is None:
+            cached = self._subblocks[def_name] = _block_refs(
+                self.defs[def_name].get("properties", {}))
+        return cached
 
     @cached_property
     def top_level_blocks(self) -> dict[str, str]:
@@ -160,7 +179,10 @@ class Schema:
 
     def options_def(self, blk_name: str) -> str:
         """The ``opts_*`` def a ``blk_*`` def applies to each instance (its ``then``)."""
-        return _ref_name(self.defs[blk_name]["then"]["$ref"])
+        cached = self._opts_defs.get(blk_name)
+        if cached is None:
+            cached = self._opts_defs[blk_name] = _ref_name(self.defs[blk_name]["then"]["$ref"])
+        return cached
 
     def option(self, block: str, name: str) -> dict[str, Any]:
         """The schema of one option of block path ``block`` ({} if unknown)."""

@@ -169,11 +169,21 @@ def _unknown_name(rep: Report, path: tuple, name: Any, err: ValidationError,
                 f"{where}'" if certain else ""))
 
 
+def _full_option(rep: Report, err: ValidationError, path: tuple) -> dict[str, Any]:
+    """The option's full schema (provenance keys included) for a finding on its value."""
+    def_name = getattr(err, "x_def", None)
+    if not def_name or not path or not isinstance(path[-1], str):
+        return err.schema if isinstance(err.schema, dict) else {}
+    return rep.schema.defs.get(def_name, {}).get("properties", {}).get(path[-1], {})
+
+
 def _translate(err: ValidationError, rep: Report, dynamic: dict) -> None:
     """Turn one jsonschema finding into the message the user reads."""
     path = tuple(err.absolute_path)
     kind = err.validator
     schema = err.schema if isinstance(err.schema, dict) else {}
+    if kind in ("x-pytype", "enum"):
+        schema = _full_option(rep, err, path)
     if kind == "additionalProperties":
         instance = err.instance if isinstance(err.instance, dict) else {}
         for name in instance:
