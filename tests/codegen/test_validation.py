@@ -447,3 +447,35 @@ def test_add_config_blocks_super_blocks_register_sub_blocks() -> None:
             "    MyDeco: {}\nAddConfigBlocks:\n  - modulePath: 'My.Module'\n"
             "    functionName: 'f'\n    algName: 'MyDeco'\n    superBlocks: 'Jets'\n")
     assert _errors(validate({"reco.yaml": text})) == []
+
+
+def test_an_old_style_config_gets_a_migration_report() -> None:
+    """A TopCP 2.8-2.10 era config (written here in that style): every stale piece is named with
+    what to do instead, not just as 'unknown'."""
+    text = (
+        "Electrons:\n  - containerName: 'AnaElectrons'\n    WorkingPoint:\n"
+        "      - selectionName: 'tight'\n        likelihoodWP: 'TightLH'\n"
+        "        isolationWP: 'Tight_VarRad'\n"
+        "Jets:\n  - containerName: 'AnaJets'\n    jetCollection: 'AntiKt4EMPFlowJets'\n"
+        "    FlavourTagging:\n      - btagger: 'DL1dv01'\n        btagWP: 'FixedCutBEff_77'\n"
+        "        generator: 'default'\n        minPt: 20000.0\n"
+        "BTaggingScores:\n  - containerName: 'AnaJets'\n"
+        "Output: {treeName: 'reco'}\n"
+        "AddConfigBlocks:\n"
+        "  - modulePath: 'TopCPToolkit.BTagScoresConfig'\n    functionName: 'BTagScoresConfig'\n"
+        "    algName: 'BTaggingScores'\n    pos: 'Output'\n"
+        "  - modulePath: 'TopCPToolkit.KLFitterConfig'\n    functionName: 'KLFitterConfig'\n"
+        "    algName: 'KLFitter'\n    pos: 'Output'\n"
+        "  - modulePath: 'TopCPToolkit.LeptonSFCalculatorConfig'\n"
+        "    functionName: 'LeptonSFCalculatorConfig'\n    algName: 'LeptonSF'\n    pos: 'Output'\n"
+    )
+    report = {(e.rule, e.suggestion) for e in validate({"reco.yaml": text})
+              if e.severity == "error"}
+    assert ("removed-option", "write 'identificationWP' instead") in report
+    assert ("removed-option", "move it to Jets: FlavourTaggingEventSF") in report
+    assert ("removed-option", "cut on jets with a PtEtaSelection sub-block instead") in report
+    assert any(r == "acb-module-moved" and "saveScores" in s for r, s in report)
+    assert ("acb-module-moved", "use modulePath 'KLFitterAnalysisAlgorithms.KLFitterConfig' "
+            "(athena)") in report
+    assert ("acb-already-registered", "remove this AddConfigBlocks entry: LeptonSF is a "
+            "built-in athena block") in report
