@@ -274,11 +274,37 @@ def _overlap(rep: Report, data: dict) -> None:
                         key=True, note=_note(rep, "overlap-multiple"))
 
 
+def _required_args(rep: Report, block: str, path: tuple, inst: dict) -> None:
+    """Factory/constructor arguments without a default: "<arg> is required for <Block>".
+
+    An error where every factory version read requires the argument, a warning where only
+    some do (e.g. Jets.containerName: required by the 2025 factory, defaulted to '' by the
+    2026 one). jetCollection is the jet-collection rule's.
+    """
+    per_source = rep.schema.block(block).get("x-evidence", {}).get("args_required", {})
+    if not per_source:
+        return
+    names = sorted({a for args in per_source.values() for a in args})
+    for arg in names:
+        if arg in inst or (block == "Jets" and arg == "jetCollection"):
+            continue
+        if _renamed_here(rep, block, inst, arg):
+            continue
+        needing = sorted(src for src, args in per_source.items() if arg in args)
+        everywhere = len(needing) == len(per_source)
+        rep.add(path, f"{block} needs {arg}: the factory raises '{arg} is required for {block}'"
+                + ("" if everywhere else f" (in {', '.join(needing)}; not in "
+                   f"{', '.join(sorted(set(per_source) - set(needing)))})"),
+                rule="required-arg", severity="error" if everywhere else "warning",
+                suggestion=f"add {arg}", note=_note(rep, "required-args"))
+
+
 def check(data: dict, rep: Report) -> None:
     """Every configure-time rule on every built-in block instance of one file."""
     if not rep.schema.rules:
         return
     for block, path, inst in walk(data, rep.schema):
+        _required_args(rep, block, path, inst)
         if block == "Jets":
             _jets(rep, path, inst)
         elif block == "EventSelection":
