@@ -86,6 +86,10 @@ class Facts:
         self.enums = {r["path"]: r for r in enums}
         _, usage = _rows(root / "usage.tsv")
         self.usage = {r["path"]: r for r in usage}
+        _, unverified = _rows(root / "unverified.tsv")
+        self.unverified: dict[str, dict[str, str]] = defaultdict(dict)
+        for row in unverified:
+            self.unverified[row["block"]][row["option"]] = f"{row['reported_by']}; {row['note']}"
         self.rules = yaml.safe_load((root / "rules.yaml").read_text(encoding="utf-8"))
         self.migrations = yaml.safe_load((root / "migrations.yaml").read_text(encoding="utf-8"))
         topcp_source, modules = _rows(root / "topcp" / "modules.tsv")
@@ -97,7 +101,8 @@ class Facts:
         self.docs: dict[str, set[str]] = defaultdict(set)
         for row in docs:
             self.docs[row["block"]].add(row["option"])
-        self.inputs += ["sources.tsv", "registry.tsv", "enums.tsv", "usage.tsv", "rules.yaml",
+        self.inputs += ["sources.tsv", "registry.tsv", "enums.tsv", "usage.tsv", "unverified.tsv",
+                        "rules.yaml",
                         "migrations.yaml", "topcp/modules.tsv", "topcp/docs.tsv"]
 
     def era(self, source: str) -> str:
@@ -348,6 +353,8 @@ def build(facts: Facts) -> dict[str, Any]:
         },
         "x-block-order": list(dict.fromkeys(order)),
         "x-ambiguous-builtins": list(AMBIGUOUS_BUILTINS),
+        "x-unverified-options": {b: dict(sorted(o.items()))
+                                 for b, o in sorted(facts.unverified.items())},
         "x-rules": facts.rules,
         "x-migrations": facts.migrations,
         "x-topcp-modules": {"source": topcp_source, "complete": False,

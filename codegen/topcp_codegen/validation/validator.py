@@ -145,6 +145,13 @@ def _unknown_name(rep: Report, path: tuple, name: Any, err: ValidationError,
                 suggestion=f"write {to!r} instead" if to else hint, key=True,
                 note=evidence_note(schema, def_name or ""))
         return
+    unverified = schema.doc.get("x-unverified-options", {})
+    reported = unverified.get(where, {}).get(str(name)) or unverified.get("*", {}).get(str(name))
+    if reported:
+        rep.add(path + (name,), f"option {name!r} of {where} is reported to exist but no "
+                "declaration read has it: it fails if the pinned release lacks it",
+                rule="option-unverified", severity="warning", key=True, note=reported)
+        return
     hint = f"did you mean {target!r}?" if target else None
     homes = [b for b in schema.option_homes.get(str(name), []) if b != where]
     if homes and not (target and near_miss(str(name), target)):
