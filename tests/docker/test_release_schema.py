@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from docker_helpers import docker, free_port
+from docker_helpers import docker, free_port, image_name
 
 pytestmark = pytest.mark.docker
 
@@ -24,6 +24,17 @@ QUERY = {"particle": None, "parton": None, "max_events": 10, "no_systematics": T
          "no_filter": False}
 STANDIN_ONLY = "CommonServices:\n  standinDecoration: 'x'\nOutput:\n  treeName: 'reco'\n"
 PACKAGED_ONLY = "CommonServices:\n  filterSystematics: '.*'\nOutput:\n  treeName: 'reco'\n"
+
+
+@pytest.fixture(scope="module")
+def images(engine: None) -> dict[str, str]:
+    """Only the two images this needs (docker/build-images.sh codegen standin science)."""
+    names = {kind: image_name(kind) for kind in ("codegen", "science")}
+    missing = [n for n in names.values()
+               if docker("image", "inspect", n, check=False, timeout=30).returncode != 0]
+    if missing:
+        pytest.skip(f"images not built: {', '.join(missing)} (run docker/build-images.sh)")
+    return names
 
 
 @pytest.fixture(scope="module")
