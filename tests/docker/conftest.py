@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from docker_helpers import IMAGE_VARS, docker, engine_up, image_name
+from docker_helpers import IMAGE_VARS, docker, engine_up, image_name, require_images
 
 
 @pytest.fixture(scope="session")
@@ -27,12 +27,7 @@ def engine() -> None:
 @pytest.fixture(scope="session")
 def images(engine: None) -> dict[str, str]:
     """Every image name; skips when one is missing (build with docker/build-images.sh)."""
-    names = {kind: image_name(kind) for kind in IMAGE_VARS}
-    missing = [n for n in names.values()
-               if docker("image", "inspect", n, check=False, timeout=30).returncode != 0]
-    if missing:
-        pytest.skip(f"images not built: {', '.join(missing)} (run docker/build-images.sh)")
-    return names
+    return require_images(IMAGE_VARS)
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,18 @@ def image_name(kind: str) -> str:
     return os.environ.get(var) or dotenv()[var]
 
 
+def require_images(kinds) -> dict[str, str]:
+    """Image names of ``kinds``; skips the test when one is not built (build-images.sh)."""
+    import pytest
+
+    names = {kind: image_name(kind) for kind in kinds}
+    missing = [n for n in names.values()
+               if docker("image", "inspect", n, check=False, timeout=30).returncode != 0]
+    if missing:
+        pytest.skip(f"images not built: {', '.join(missing)} (run docker/build-images.sh)")
+    return names
+
+
 def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
     """Run the docker CLI (argument list, never a shell)."""
     done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout,

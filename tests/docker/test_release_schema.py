@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from docker_helpers import docker, free_port, image_name
+from docker_helpers import docker, free_port, require_images
 
 pytestmark = pytest.mark.docker
 
@@ -29,12 +29,7 @@ PACKAGED_ONLY = "CommonServices:\n  filterSystematics: '.*'\nOutput:\n  treeName
 @pytest.fixture(scope="module")
 def images(engine: None) -> dict[str, str]:
     """Only the two images this needs (docker/build-images.sh codegen standin science)."""
-    names = {kind: image_name(kind) for kind in ("codegen", "science")}
-    missing = [n for n in names.values()
-               if docker("image", "inspect", n, check=False, timeout=30).returncode != 0]
-    if missing:
-        pytest.skip(f"images not built: {', '.join(missing)} (run docker/build-images.sh)")
-    return names
+    return require_images(("codegen", "science"))
 
 
 @pytest.fixture(scope="module")
