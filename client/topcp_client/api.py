@@ -34,12 +34,14 @@ def validate(
     parton: str | Path | None = None,
     release: str | None = None,
     on_note: Callable[[str], None] | None = None,
+    strict: bool | None = None,
 ) -> list[ConfigError]:
     """Validate TopCP config files offline; returns errors and warnings (empty = clean).
 
     Keywords set a file's level; positional files get theirs from their name (``reco.yaml``,
     ``my_particle.yaml``), else from the blocks they hold, else reco (``topcp_client.levels``).
     ``on_note`` hears how a level was guessed; by default that is a ``UserWarning``.
+    ``strict`` reports warnings (what the schema's data cannot verify) as errors.
     """
     levels = assign_levels(
         [Path(p) for p in paths],
@@ -48,7 +50,7 @@ def validate(
         parton=Path(parton) if parton else None,
         on_note=on_note or (lambda note: warnings.warn(note, UserWarning, stacklevel=3)),
     )
-    return validate_files(levels, release=release)
+    return validate_files(levels, release=release, strict=strict)
 
 
 def _query_paths(query: Any) -> dict[str, Path]:

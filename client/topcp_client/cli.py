@@ -37,13 +37,16 @@ def _usage(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _print_problems(problems, *, as_json: bool = False) -> None:
+def _print_problems(problems, *, as_json: bool = False, summary: bool = False) -> None:
+    """Findings compiler-style on stderr (or JSON on stdout); the rendering lives with the
+    validator (topcp_codegen.validation.render) so the codegen and the client agree."""
+    from topcp_codegen.validation import render_json, render_text
+
     if as_json:
-        out.print_json(json.dumps([p.to_dict() for p in problems]))
+        out.print_json(render_json(problems))
         return
-    for p in problems:
-        style = "red" if p.severity == "error" else "yellow"
-        err.print(str(p), style=style, markup=False)
+    if problems or summary:
+        err.print(render_text(problems, summary=summary).rstrip("\n"), markup=False)
 
 
 @contextmanager
@@ -86,31 +89,27 @@ def validate(
     = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as a JSON list "
                                           "(file, line, column, path, message, severity, "
-                                          "suggestion) on stdout.")] = False,
+                                          "suggestion, rule, note) on stdout.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Report warnings (what the schema "
+                                         "cannot verify for the pinned release) as errors.")]
+    = False,
 ) -> None:
     """Check TopCPToolkit YAML configs offline, with the code generator's own validator.
 
-    Prints compiler-style 'file:line:col: path: message' lines. Exit 0 clean (warnings allowed),
-    1 errors found, 2 usage mistake.
+    Prints compiler-style findings (error[rule]: ..., the source line with a caret, help and
+    note). Exit 0 clean (warnings allowed), 1 errors found, 2 usage mistake.
     """
     from .api import validate as api_validate
     from .configs import only_errors
 
     try:
         problems = api_validate(*(files or []), reco=reco, particle=particle, parton=parton,
-                                release=release,
+                                release=release, strict=strict,
                                 on_note=lambda note: err.print(f"note: {note}", markup=False))
     except UsageError as exc:
         raise _usage(str(exc)) from None
-    _print_problems(problems, as_json=as_json)
-    errors = only_errors(problems)
-    if not as_json:
-        n_warn = len(problems) - len(errors)
-        if errors:
-            err.print(f"{len(errors)} error(s), {n_warn} warning(s)")
-        else:
-            err.print(f"[green]OK[/green]: no errors ({n_warn} warning(s))")
-    raise typer.Exit(1 if errors else 0)
+    _print_problems(problems, as_json=as_json, summary=True)
+    raise typer.Exit(1 if only_errors(problems) else 0)
 
 
 def _fmt_size(n: int | None) -> str:

@@ -91,6 +91,7 @@ def validate_texts(
     *,
     display_names: Mapping[str, str] | None = None,
     release: str | None = None,
+    strict: bool | None = None,
 ) -> list[ConfigError]:
     """Run the shared validator on level -> YAML text; errors name ``display_names[level]``.
 
@@ -100,7 +101,7 @@ def validate_texts(
     from topcp_codegen.validation import validate as _validate
 
     by_file = {canonical_name(level): text for level, text in texts.items()}
-    errors = _validate(by_file, release=release)
+    errors = _validate(by_file, release=release, strict=strict)
     names = {canonical_name(level): (display_names or {}).get(level) for level in texts}
     out = []
     for err in errors:
@@ -109,11 +110,16 @@ def validate_texts(
     return out
 
 
-def validate_files(levels: Mapping[str, Path], *, release: str | None = None) -> list[ConfigError]:
-    """Read and validate config files given as level -> path; errors name the user's paths."""
+def validate_files(levels: Mapping[str, Path], *, release: str | None = None,
+                   strict: bool | None = None) -> list[ConfigError]:
+    """Read and validate config files given as level -> path; errors name the user's paths.
+
+    ``strict``: report warnings (what our data cannot verify) as errors.
+    """
     texts = read_configs(levels)
     return validate_texts(
-        texts, display_names={lvl: str(p) for lvl, p in levels.items()}, release=release
+        texts, display_names={lvl: str(p) for lvl, p in levels.items()}, release=release,
+        strict=strict,
     )
 
 

@@ -33,8 +33,10 @@ def test_error_points_at_file_line_and_column(tmp_path, ttbar_configs):
     assert res.exit_code == 1
     first = LOCATION.search(res.output)
     assert first and first["file"] == str(path)
-    assert f"{path}:{line}:1: Jetz: unknown block 'Jetz'" in res.output
-    assert "did you mean 'Jets'" in res.output
+    assert f"{path}:{line}:1: error[unknown-block]: Jetz: unknown block 'Jetz'" in res.output
+    assert "= help: did you mean 'Jets'?" in res.output
+    assert f"{line:>2} | Jetz:" in res.output  # the source line, then a caret under the name
+    assert "   | ^^^^" in res.output
 
 
 def test_explicit_level_option_keeps_the_users_file_name(tmp_path, ttbar_configs):
@@ -51,7 +53,8 @@ def test_json_output_lists_every_finding(tmp_path, ttbar_configs):
     assert res.exit_code == 1
     start = res.stdout.index("[")
     findings = json.loads(res.stdout[start:])
-    assert {"file", "line", "column", "path", "message", "severity", "suggestion"} <= set(findings[0])
+    assert {"file", "line", "column", "path", "message", "severity", "suggestion", "rule",
+            "note"} <= set(findings[0])
     assert any(f["line"] == line and f["path"] == "Jetz" for f in findings)
 
 

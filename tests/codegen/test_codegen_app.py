@@ -128,7 +128,7 @@ def test_values_python_cannot_hold_are_a_400_not_a_500(post_code):
 def test_acceptance_one_reply_lists_all_four_mistakes(
     post_code, sx_query, acceptance_reco, check_acceptance
 ):
-    """Misspelled option, int minPt, unknown block, dangling selection: one 400, all four."""
+    """Misspelled option, bad JES model, unknown block, dangling selection: one 400, all four."""
     text, expected = acceptance_reco
     resp = post_code(sx_query({"reco": text}))
     check_acceptance(resp.status_code, resp.json, expected)

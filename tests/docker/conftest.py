@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from docker_helpers import IMAGE_VARS, engine_up, image_exists, image_name, remove
+from docker_helpers import IMAGE_VARS, engine_up, image_name, remove, require_images
 
 
 @pytest.fixture(scope="session")
@@ -27,11 +27,7 @@ def engine() -> None:
 @pytest.fixture(scope="session")
 def images(engine: None) -> dict[str, str]:
     """Every image name; skips when one is missing (build with docker/build-images.sh)."""
-    names = {kind: image_name(kind) for kind in IMAGE_VARS}
-    missing = [n for n in names.values() if not image_exists(n)]
-    if missing:
-        pytest.skip(f"images not built: {', '.join(missing)} (run docker/build-images.sh)")
-    return names
+    return require_images(IMAGE_VARS)
 
 
 @pytest.fixture(scope="session")

@@ -49,6 +49,17 @@ def client() -> docker.DockerClient:
     return docker.from_env(timeout=300)
 
 
+def require_images(kinds) -> dict[str, str]:
+    """Image names of ``kinds``; skips the test when one is not built (build-images.sh)."""
+    import pytest
+
+    names = {kind: image_name(kind) for kind in kinds}
+    missing = [n for n in names.values() if not image_exists(n)]
+    if missing:
+        pytest.skip(f"images not built: {', '.join(missing)} (run docker/build-images.sh)")
+    return names
+
+
 def engine_up() -> bool:
     try:
         return bool(client().ping())
