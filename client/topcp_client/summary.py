@@ -23,8 +23,10 @@ The emulator's output is read the same way (it writes TH1D, 'all' as first cutfl
 What identifies an input: in order, the emulator marker's input list (when it has one), a
 ServiceX object name (the input path with ``/`` -> ``:``, test-harness naming.py), else the
 output file name (``topcp-sx run`` names outputs after their input). Independently of names, two
-outputs with identical bookkeeping (same DSID, run, events, sum of weights and sum of squares)
-or sharing (run, event) numbers are reported as the same input counted twice.
+outputs of one sample sharing (run, event) numbers (``eventNumber``/``runNumber`` branches,
+written with PileupReweighting) are reported as the same events counted twice. Equal
+CutBookkeepers are no evidence: with a constant generator weight (Powheg ttbar) any two files
+of equal size have them.
 """
 
 from __future__ import annotations
@@ -326,21 +328,13 @@ def _duplicates(records: list[FileRecord]) -> list[dict[str, Any]]:
     groups: dict[tuple[str, str], list[FileRecord]] = {}
     for r in distinct:
         groups.setdefault(("input", _norm(r.input)), []).append(r)
-        nominal = r.nominal()
-        if nominal is not None:
-            fp = (r.dsid, tuple(r.runs), *(f"{v:.9g}" for v in nominal), tuple(sorted(r.trees.items())))
-            groups.setdefault(("bookkeeping", repr(fp)), []).append(r)
-    for (kind, _), members in groups.items():
-        if len(members) < 2:
-            continue
-        if kind == "input":
-            reason = f"outputs of the same input ({members[0].input}, from the " \
-                     f"{members[0].input_source})"
-        else:
-            reason = ("identical CutBookkeepers (events, sum of weights and of squares) and "
-                      "tree sizes: the same input processed twice")
-        found.append({"reason": reason, "input": members[0].input,
-                      "files": [m.path for m in members]})
+    # Identical CutBookkeepers are no evidence: samples with a constant generator weight (e.g.
+    # Powheg ttbar) give equal sums for any two files of equal size.
+    for (_, _), members in groups.items():
+        if len(members) > 1:
+            found.append({"reason": f"outputs of the same input ({members[0].input}, from the "
+                                    f"{members[0].input_source})",
+                          "input": members[0].input, "files": [m.path for m in members]})
     with_ids = [r for r in distinct if r.event_ids]
     for i, a in enumerate(with_ids):
         for b in with_ids[i + 1:]:
