@@ -14,6 +14,7 @@ two real test files; only what a test names is changed:
 
 from __future__ import annotations
 
+import functools
 import shutil
 import stat
 from pathlib import Path
@@ -54,6 +55,7 @@ def split_events(source: Path, dests: list[Path]) -> list[Path]:
     return dests
 
 
+@functools.lru_cache(maxsize=8)
 def file_metadata(source: Path) -> dict[str, object]:
     """The scalar FileMetaData fields of a real file (read independently of the project)."""
     out: dict[str, object] = {}
