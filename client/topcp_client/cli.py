@@ -536,6 +536,89 @@ def check(
     raise typer.Exit(1 if report.errors else 0)
 
 
+def _estimate_table(est) -> Table:
+    from .estimate import PER_MILLION
+
+    data = est.to_dict()
+    table = Table(title=f"topcp-sx estimate: {est.input} (ran {est.nominal.events_in:,} of "
+                        f"{est.input_events:,} events" + (", EMULATED" if est.emulated else "")
+                        + ")", title_justify="left")
+    table.add_column("")
+    table.add_column("nominal only", justify="right")
+    table.add_column("with systematics", justify="right")
+    runs = (est.nominal, est.systematics)
+    table.add_row("output size per 1M input events",
+                  *[_fmt_size(int(m.projected_size(PER_MILLION))) for m in runs])
+    if est.dataset_events:
+        table.add_row(f"output size for {est.dataset_events:,} events",
+                      *[_fmt_size(int(m.projected_size(est.dataset_events))) for m in runs])
+    table.add_row("output branches", *[", ".join(f"{t} {n}" for t, n in m.branch_counts().items())
+                                       or "-" for m in runs])
+    table.add_row("events written / processed",
+                  *[", ".join(f"{t.name} {t.entries / max(m.events_in, 1):.3g}" for t in m.trees)
+                    or "-" for m in runs])
+    if est.cpu_per_event is None:
+        table.add_row("CPU per event", "-", "not projectable from the emulator"
+                      if est.emulated else "-")
+    else:
+        table.add_row("CPU per event (start-up excluded)", "-", f"{est.cpu_per_event:.3g} s")
+        table.add_row("core-hours per 1M events", "-", f"{data['core_hours_per_million']:.3g}")
+        if est.dataset_events:
+            table.add_row(f"core-hours for {est.dataset_events:,} events "
+                          f"({data['dataset_files']} files)", "-",
+                          f"{data['core_hours_dataset']:.3g}")
+    return table
+
+
+@app.command()
+def estimate(
+    input_file: Annotated[Path, typer.Argument(help="One PHYSLITE input file to sample.")],
+    reco: RecoOpt = None,
+    particle: ParticleOpt = None,
+    parton: PartonOpt = None,
+    events: Annotated[int, typer.Option(
+        help="Events to run (default: one emulator chunk, 20000, or the whole file).")]
+    = 20_000,
+    no_filter: Annotated[bool, typer.Option("--no-filter", help="Estimate a --no-filter job "
+                                            "(every event written).")] = False,
+    dataset_events: Annotated[int | None, typer.Option(
+        help="Project the output size (and core-hours) of a dataset with this many events.")]
+    = None,
+    dataset_size: Annotated[str | None, typer.Option(
+        help="...or of a dataset of this size (e.g. 2.5TB), converted with this file's "
+        "bytes per event.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
+) -> None:
+    """Run N events with and without systematics; project output size per 1M events and branches.
+
+    With the real runTop_el.py also CPU per event and core-hours for a dataset; the emulator
+    cannot predict CPU. Exit 0 on success, 1 when the short run fails or configs have errors,
+    2 usage.
+    """
+    from .estimate import EstimateError, parse_size
+    from .estimate import estimate as do_estimate
+
+    levels = {k: v for k, v in (("reco", reco), ("particle", particle), ("parton", parton)) if v}
+    if not levels:
+        raise _usage("give at least --reco FILE (and optionally --particle/--parton)")
+    if dataset_events is not None and dataset_size is not None:
+        raise _usage("give --dataset-events or --dataset-size, not both")
+    with _user_errors("nothing was estimated"):
+        size = parse_size(dataset_size) if dataset_size else None
+        try:
+            est = do_estimate(levels, input_file, events=events, no_filter=no_filter,
+                              dataset_events=dataset_events, dataset_bytes=size)
+        except EstimateError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+    if as_json:
+        out.print_json(json.dumps(est.to_dict()))
+        return
+    out.print(_estimate_table(est))
+    for note in est.notes:
+        err.print(f"note: {note}", highlight=False)
+
+
 def main() -> None:
     """Console-script entry point (``topcp-sx``)."""
     app(prog_name="topcp-sx")

@@ -31,6 +31,7 @@ of equal size have them.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -186,13 +187,13 @@ def _split_systematic(rest: str, known: Iterable[str]) -> tuple[str, str]:
     return rest, ""
 
 
-def _read_event_ids(f, trees: dict[str, int]) -> set[tuple[int, int]] | None:
+def _read_event_ids(objs: dict[str, Any], trees: dict[str, int]) -> set[tuple[int, int]] | None:
     import numpy as np
 
     for name in (*_ID_TREES, *trees):
         if name not in trees or trees[name] == 0:
             continue
-        obj = f[name]
+        obj = objs[name]
         keys = set(obj.keys())
         if "eventNumber" not in keys:
             continue
@@ -204,8 +205,20 @@ def _read_event_ids(f, trees: dict[str, int]) -> set[tuple[int, int]] | None:
 
 
 def read_record(path: Path | str, *, event_ids: bool = True) -> FileRecord:
-    """Read one output file's bookkeeping (histograms only, plus event numbers if asked)."""
+    """Read one output file's bookkeeping (histograms only, plus event numbers if asked).
+
+    Remembered per (path, size, mtime): ``plot --xsec`` and repeated summaries in one process
+    read each file once. The record is shared: treat it as read-only.
+    """
     p = Path(path)
+    if not p.is_file():
+        return _read_record(p, event_ids, 0, 0)  # raises the "no such file" error
+    st = p.stat()
+    return _read_record(p, event_ids, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=512)
+def _read_record(p: Path, event_ids: bool, _size: int, _mtime: int) -> FileRecord:
     f = ntuple.open_root(p)
     with f:
         classes = {k.split(";")[0]: v for k, v in f.classnames(recursive=False).items()}
@@ -219,8 +232,8 @@ def read_record(path: Path | str, *, event_ids: bool = True) -> FileRecord:
         name, source = input_identity(p, marker)
         rec = FileRecord(path=str(p), name=p.name, size=p.stat().st_size, input=name,
                          input_source=source, emulated=marker_text is not None)
-        rec.trees = {n: int(f[n].num_entries) for n, c in classes.items()
-                     if c == "TTree" or str(c).endswith("RNTuple")}
+        objs = {n: f[n] for n, c in classes.items() if c == "TTree" or str(c).endswith("RNTuple")}
+        rec.trees = {n: int(obj.num_entries) for n, obj in objs.items()}
         if not rec.trees and not any(n.startswith(("CutBookkeeper_", "cflow_")) or n == "metadata"
                                      for n in classes):
             raise SummaryError(f"{p}: not a TopCP output (no trees, CutBookkeepers, cutflows or "
@@ -251,7 +264,7 @@ def read_record(path: Path | str, *, event_ids: bool = True) -> FileRecord:
         if rec.dsid is None and rec.bookkeepers:
             rec.dsid = sorted(rec.bookkeepers)[0][0]
         if event_ids:
-            rec.event_ids = _read_event_ids(f, rec.trees)
+            rec.event_ids = _read_event_ids(objs, rec.trees)
     return rec
 
 

@@ -35,19 +35,26 @@ CONTAINERS = ("EventInfoAuxDyn", "AnalysisElectronsAuxDyn", "AnalysisMuonsAuxDyn
               "AnalysisPhotonsAuxDyn", "AnalysisTauJetsAuxDyn")
 
 
-def split_events(source: Path, dests: list[Path]) -> list[Path]:
-    """The RNTuple ``EventData`` of ``source`` split into ``len(dests)`` consecutive slices.
+@functools.lru_cache(maxsize=2)
+def container_columns(source: Path) -> dict[str, ak.Array]:
+    """Every top-level field of ``CONTAINERS`` in the RNTuple ``EventData`` of ``source``.
 
-    Top-level fields of ``CONTAINERS`` only (from the field records: listing every sub-field via
-    uproot's ``keys()`` takes far longer than reading them). No MetaData: a skim without it.
+    From the field records (header and schema extension): listing every sub-field through
+    uproot's ``keys()`` takes far longer than reading the fields. Read once per test session.
     """
     with uproot.open(source) as f:
         nt = f["EventData"]
-        records = nt.field_records  # header and footer (schema extension) fields
+        records = nt.field_records
         names = [r.field_name for i, r in enumerate(records) if r.parent_field_id == i
                  and r.field_name.split(":")[0] in CONTAINERS]
-        columns = {k: nt[k].array(library="ak") for k in names}
-        total = int(nt.num_entries)
+        return {k: nt[k].array(library="ak") for k in names}
+
+
+def split_events(source: Path, dests: list[Path]) -> list[Path]:
+    """The RNTuple ``EventData`` of ``source`` split into ``len(dests)`` consecutive slices
+    (``CONTAINERS`` fields only, no MetaData: like a skim that dropped it)."""
+    columns = container_columns(source)
+    total = len(next(iter(columns.values())))
     edges = [round(i * total / len(dests)) for i in range(len(dests) + 1)]
     for dest, lo, hi in zip(dests, edges[:-1], edges[1:], strict=True):
         with uproot.recreate(dest) as out:
@@ -131,3 +138,37 @@ def data_like(source: Path, dest: Path, *, run: int = 358031, year: int = 2018,
                               "amiTag": "f1234_m5678_p6266", "beamType": "collisions",
                               "dataYear": float(year)})
     return dest
+
+
+def replicate_jittered(source: Path, dest: Path, copies: int, *, seed: int = 1) -> Path:
+    """``copies`` copies of the mc23 events (CONTAINERS fields) with every float scaled by
+    1 + N(0, 1 %) and distinct event numbers: repeated blocks of identical values would
+    compress far better than real events, which would make any size extrapolation look wrong.
+    """
+    rng = np.random.default_rng(seed)
+    columns = container_columns(source)
+    parts: dict[str, list[ak.Array]] = {k: [] for k in columns}
+    for c in range(copies):
+        for k, v in columns.items():
+            if k == "EventInfoAuxDyn:eventNumber":
+                parts[k].append(v + np.uint64(c * 1_000_000_000))
+            else:
+                parts[k].append(_jitter_values(v, rng))
+    with uproot.recreate(dest) as out:
+        out["EventData"] = {k: ak.concatenate(v) for k, v in parts.items()}
+    return dest
+
+
+def _jitter_values(array: ak.Array, rng: np.random.Generator) -> ak.Array:
+    """Floats (flat or singly jagged) times 1 + N(0, 1 %), one factor per value; any other
+    column (integers, flags, records, strings, deeper nesting) unchanged."""
+    if array.ndim > 2:
+        return array
+    try:
+        values = ak.to_numpy(ak.flatten(array, axis=None) if array.ndim == 2 else array)
+    except Exception:  # noqa: BLE001 - records and strings are left as they are
+        return array
+    if values.dtype.kind != "f":
+        return array
+    noisy = (values * (1.0 + 0.01 * rng.standard_normal(len(values)))).astype(values.dtype)
+    return ak.Array(noisy) if array.ndim == 1 else ak.unflatten(noisy, ak.num(array, axis=1))
