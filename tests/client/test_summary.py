@@ -165,3 +165,56 @@ def test_usage_errors(tmp_path):
     junk.write_bytes(b"not ROOT")
     res = runner.invoke(app, ["summary", str(junk)])
     assert res.exit_code == 1 and "not a readable ROOT file" in res.stderr
+
+
+def independent_normalised_sum(files: list[Path], sys: str, xsec_pb: float, lumi_pb: float):
+    """sigma x L / sum of weights x sum over events of the event weight, with plain uproot."""
+    sumw, total = 0.0, 0.0
+    for path in files:
+        with uproot.open(path) as f:
+            names = f.classnames(recursive=False, cycle=False)
+            (cbk,) = [n for n in names if n.startswith("CutBookkeeper_") and n.endswith(
+                "_" + sys)]
+            sumw += f[cbk].values()[1]
+            tree = f["reco"]
+            weights = [k for k in tree.keys() if k.startswith("weight_") and k.endswith("_NOSYS")]
+            weights = [f"weight_mc_{sys}" if k == "weight_mc_NOSYS" else k for k in weights]
+            arrays = tree.arrays(weights, library="np")
+            w = np.ones(tree.num_entries)
+            for k in weights:
+                w = w * arrays[k].astype(float)
+            total += w.sum()
+    return total * xsec_pb * lumi_pb / sumw
+
+
+def test_plot_normalises_with_the_summed_sum_of_weights(five_file_sample, tmp_path):
+    from topcp_client import plot_branch
+
+    gen = "GEN_w001"  # a generator-weight variation: its own sum of weights
+    res = plot_branch(five_file_sample, "met_met_NOSYS", tmp_path / "met.png", syst=gen,
+                      xmin=0.0, xmax=1e7, bins=1, xsec=500.0, lumi="140/fb")
+    for sys in ("NOSYS", gen):
+        expected = independent_normalised_sum(five_file_sample, sys, 500.0, 140_000.0)
+        assert res.curves[sys]["sum"] == pytest.approx(expected, rel=1e-6)
+    assert res.normalisation["lumi_pb"] == 140_000.0
+    same = plot_branch(five_file_sample, "met_met_NOSYS", tmp_path / "met2.png", xmin=0.0,
+                       xmax=1e7, bins=1, xsec=500.0, lumi="140000/pb")
+    assert same.curves["NOSYS"]["sum"] == pytest.approx(res.curves["NOSYS"]["sum"])
+    from topcp_client.ntuple import NtupleError
+
+    with pytest.raises(NtupleError, match="counted twice"):
+        plot_branch([*five_file_sample, five_file_sample[0]], "met_met_NOSYS",
+                    tmp_path / "x.png", xsec=500.0, lumi=140)
+    with pytest.raises(NtupleError, match="both --xsec"):
+        plot_branch(five_file_sample, "met_met_NOSYS", tmp_path / "x.png", xsec=500.0)
+
+
+def test_plot_with_the_sample_summary_of_a_subset(five_file_sample, tmp_path):
+    from topcp_client import plot_branch, summarize, write_summary
+
+    summary = write_summary(summarize(five_file_sample), tmp_path / "s.json")
+    one = plot_branch(five_file_sample[1], "met_met_NOSYS", tmp_path / "one.png", xmin=0.0,
+                      xmax=1e7, bins=1, xsec=500.0, lumi=140, summary=summary)
+    total_sumw = summarize(five_file_sample).samples[0]["sum_of_weights"]["NOSYS"]["sumw"]
+    assert one.normalisation["sumw_nosys"] == pytest.approx(total_sumw)
+    assert any("1 of the sample's 5 files" in n for n in one.normalisation["notes"])
