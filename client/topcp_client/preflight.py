@@ -26,7 +26,7 @@ from typing import Any
 from topcp_codegen.validation.loader import LoadedYaml, load_with_positions
 from topcp_codegen.validation.paths import format_path
 
-from .configs import read_configs
+from .configs import UsageError, read_configs
 from .physlite_metadata import InputFacts, MetadataError, read_input_facts
 
 #: Every kind of mismatch this module reports (stable ids, shown as ``error[<kind>]``).
@@ -475,8 +475,8 @@ def preflight(levels: Mapping[str, Path], inputs: Sequence[str | Path]) -> Prefl
     """Read every local input's metadata and compare it with the configs.
 
     Remote inputs (``root://``, ``https://``) are listed in ``skipped``: their metadata would
-    have to be fetched first. An unreadable input gives an ``unreadable`` warning (the run
-    itself reports the failure).
+    have to be fetched first. A missing local file is a ``UsageError``; an unreadable one gives
+    an ``unreadable`` warning (the run itself reports the failure).
     """
     configs = load_configs(levels)
     report = PreflightReport()
@@ -485,6 +485,8 @@ def preflight(levels: Mapping[str, Path], inputs: Sequence[str | Path]) -> Prefl
             report.skipped.append(str(item))
             continue
         local = str(item)[len("file://"):] if str(item).startswith("file://") else str(item)
+        if not Path(local).is_file():
+            raise UsageError(f"{local}: no such input file")
         try:
             facts = _facts(local)
         except MetadataError as exc:

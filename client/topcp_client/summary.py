@@ -83,9 +83,8 @@ class FileRecord:
 
     @property
     def is_data(self) -> bool:
-        return (self.data_type or "").lower() == "data" or (
-            not self.bookkeepers and (self.data_type or "").lower() not in ("mc", "fullsim",
-                                                                             "fastsim"))
+        """Data by the ``metadata`` histogram (bin 1 ``data``); unknown counts as not data."""
+        return (self.data_type or "").lower() == "data"
 
     def nominal(self) -> list[float] | None:
         for per_sys in self.bookkeepers.values():

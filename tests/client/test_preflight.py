@@ -238,3 +238,11 @@ def test_unreadable_and_remote_inputs_do_not_block(tmp_path):
     report = preflight({"reco": write_reco(tmp_path)}, [junk, "root://eos.example//f.root"])
     assert [m.kind for m in report.findings] == ["unreadable"] and not report.errors
     assert report.skipped == ["root://eos.example//f.root"]
+
+
+def test_a_missing_input_is_a_usage_error(tmp_path):
+    res = runner.invoke(app, ["check", "--reco", str(write_reco(tmp_path)),
+                              str(tmp_path / "nope.root")])
+    assert res.exit_code == 2 and "no such input file" in res.stderr
+    no_config = runner.invoke(app, ["check", str(tmp_path / "nope.root")])
+    assert no_config.exit_code == 2 and "--reco" in no_config.stderr
