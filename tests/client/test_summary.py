@@ -218,3 +218,14 @@ def test_plot_with_the_sample_summary_of_a_subset(five_file_sample, tmp_path):
     total_sumw = summarize(five_file_sample).samples[0]["sum_of_weights"]["NOSYS"]["sumw"]
     assert one.normalisation["sumw_nosys"] == pytest.approx(total_sumw)
     assert any("1 of the sample's 5 files" in n for n in one.normalisation["notes"])
+
+
+def test_luminosity_units():
+    from topcp_client.normalisation import parse_lumi
+    from topcp_client.summary import SummaryError
+
+    for text in ("140", "140/fb", "140fb-1", "140 fb^-1", "140000/pb", "140000 pb-1", 140):
+        assert parse_lumi(text) == pytest.approx(140_000.0), text
+    for bad in ("lots", "-3", "140 nb"):
+        with pytest.raises(SummaryError):
+            parse_lumi(bad)
