@@ -27,6 +27,8 @@ facts; ``has_metadata`` is then False and the campaign is a guess from the run n
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,10 +203,19 @@ def _first_event(f: uproot.ReadOnlyDirectory, layout: str, var: str) -> Any:
         return None
 
 
+def _top_level_names(obj: Any, layout: str) -> list[str]:
+    """Top-level branch/field names. For RNTuple from the field records (header and schema
+    extension): uproot's ``keys()`` walks every sub-field and takes tens of seconds on a
+    PHYSLITE file's ~2400 fields."""
+    if layout == "TTree":
+        return list(obj.keys(recursive=False))
+    records = obj.field_records
+    return [r.field_name for i, r in enumerate(records) if r.parent_field_id == i]
+
+
 def _derivation_from_containers(f: uproot.ReadOnlyDirectory, layout: str) -> str | None:
     obj = f["CollectionTree" if layout == "TTree" else "EventData"]
-    keys = obj.keys(recursive=False) if layout == "TTree" else obj.keys()
-    heads = {k.split(":")[0].split(".")[0] for k in keys}
+    heads = {k.split(":")[0].split(".")[0] for k in _top_level_names(obj, layout)}
     if {"AnalysisJetsAuxDyn", "AnalysisElectronsAuxDyn"} & heads:
         return "PHYSLITE"
     if {"AntiKt4EMPFlowJetsAux", "AntiKt4EMPFlowJetsAuxDyn", "ElectronsAuxDyn"} & heads:
@@ -213,8 +224,21 @@ def _derivation_from_containers(f: uproot.ReadOnlyDirectory, layout: str) -> str
 
 
 def read_input_facts(path: str | Path) -> InputFacts:
-    """Read one input's metadata and first-event facts; raises MetadataError if not PHYSLITE-like."""
+    """Read one input's metadata and first-event facts; raises MetadataError if not PHYSLITE-like.
+
+    Remembered per (path, size, mtime): ``check`` then ``run``, or several configs checked
+    against the same inputs in one process, read each file once. Treat the result as read-only.
+    """
     p = str(path)
+    try:
+        st = os.stat(p)
+    except OSError as exc:
+        raise MetadataError(f"{p}: cannot read ({exc.strerror})") from None
+    return _read_input_facts(p, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _read_input_facts(p: str, _size: int, _mtime: int) -> InputFacts:
     try:
         f = uproot.open(p)
     except Exception as exc:  # noqa: BLE001 - uproot raises many types for non-ROOT input

@@ -15,8 +15,6 @@ only suspicious (printed, never blocking).
 
 from __future__ import annotations
 
-import functools
-import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -450,18 +448,6 @@ def load_configs(levels: Mapping[str, Path]) -> list[_Config]:
             for level, text in texts.items()]
 
 
-def _facts(path: str) -> InputFacts:
-    """``read_input_facts``, remembered per (path, size, mtime): ``check`` then ``run`` in one
-    process, or several configs checked against the same inputs, read each file once."""
-    st = os.stat(path)
-    return _cached_facts(os.path.realpath(path), st.st_size, st.st_mtime_ns, path)
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_facts(_real: str, _size: int, _mtime: int, path: str) -> InputFacts:
-    return read_input_facts(path)
-
-
 def is_local(item: str | Path) -> bool:
     return "://" not in str(item) or str(item).startswith("file://")
 
@@ -488,7 +474,7 @@ def preflight(levels: Mapping[str, Path], inputs: Sequence[str | Path]) -> Prefl
         if not Path(local).is_file():
             raise UsageError(f"{local}: no such input file")
         try:
-            facts = _facts(local)
+            facts = read_input_facts(local)
         except MetadataError as exc:
             report.findings.append(Mismatch("unreadable", "warning", local, "-", str(exc)))
             continue

@@ -172,3 +172,14 @@ def _jitter_values(array: ak.Array, rng: np.random.Generator) -> ak.Array:
         return array
     noisy = (values * (1.0 + 0.01 * rng.standard_normal(len(values)))).astype(values.dtype)
     return ak.Array(noisy) if array.ndim == 1 else ak.unflatten(noisy, ak.num(array, axis=1))
+
+
+def few_systematics_config(reco: Path, dest: Path, regex: str = "GEN_.*1|MET_.*") -> Path:
+    """``reco`` with ``CommonServices.filterSystematics: regex``: a few generator-weight and MET
+    variations instead of ~200, so emulated test runs stay cheap but still carry systematics."""
+    import yaml
+
+    config = yaml.safe_load(reco.read_text())
+    config.setdefault("CommonServices", {})["filterSystematics"] = regex
+    dest.write_text(yaml.safe_dump(config, sort_keys=False))
+    return dest

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 import uproot
-from physlite_copies import replicate_jittered
+from physlite_copies import few_systematics_config, replicate_jittered
 from topcp_client.cli import app
 from topcp_client.estimate import cpu_model, estimate, parse_size
 from topcp_client.local_run import run_local
@@ -27,9 +27,15 @@ def big_input(tmp_path_factory, physlite_rntuple):
 
 
 @pytest.fixture(scope="module")
-def sampled(big_input, ttbar_configs):
-    return estimate({"reco": ttbar_configs["reco"]}, big_input, events=SAMPLE,
-                    dataset_bytes=10**9)
+def reco(tmp_path_factory, ttbar_configs):
+    """The example config with a few systematics (cheap runs that still carry variations)."""
+    return few_systematics_config(ttbar_configs["reco"],
+                                  tmp_path_factory.mktemp("cfg") / "reco.yaml")
+
+
+@pytest.fixture(scope="module")
+def sampled(big_input, reco):
+    return estimate({"reco": reco}, big_input, events=SAMPLE, dataset_bytes=10**9)
 
 
 def visible_branches(path) -> dict[str, int]:
@@ -45,10 +51,8 @@ def visible_branches(path) -> dict[str, int]:
         return out
 
 
-def test_projection_within_ten_percent_of_the_full_run(sampled, big_input, ttbar_configs,
-                                                       tmp_path):
-    (full,) = run_local({"reco": ttbar_configs["reco"]}, [big_input], tmp_path,
-                        systematics=True)
+def test_projection_within_ten_percent_of_the_full_run(sampled, big_input, reco, tmp_path):
+    (full,) = run_local({"reco": reco}, [big_input], tmp_path, systematics=True)
     assert full.ok, full.error
     actual = full.output.stat().st_size
     projected = sampled.systematics.projected_size(FULL)

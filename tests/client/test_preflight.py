@@ -68,9 +68,10 @@ def copies(tmp_path_factory, physlite_rntuple, physlite_ttree) -> dict[str, Path
         "nometa": with_metadata(src, d / "nometa.root", drop_all=True),
         "datalike_meta": with_metadata(src, d / "datalike.root", simFlavour=None, mcProcID=None,
                                        mcCampaign=None, amiTag="f1350_m2434_p6266"),
-        "af3": with_metadata(src, d / "af3.root", simFlavour="ATLFAST3MT_QS"),
         "mc20e": with_metadata(src, d / "mc20e.root", mcCampaign="mc20e"),
-        "mc23e": with_metadata(src, d / "mc23e.root", mcCampaign="mc23e"),
+        # AF3 and mc23e are checked by different kinds: one copy serves both
+        "af3_mc23e": with_metadata(src, d / "af3_mc23e.root", simFlavour="ATLFAST3MT_QS",
+                                   mcCampaign="mc23e"),
         "dsid": with_metadata(src, d / "dsid.root", mcProcID=601230.0),
         "data": data_like(physlite_ttree, d / "data18.root"),
     }
@@ -128,12 +129,12 @@ def test_mc_events_behind_data_metadata(tmp_path, copies):
 
 def test_af3_without_the_fast_sim_setting(tmp_path, copies):
     reco = write_reco(tmp_path)
-    (m,) = findings(reco, [copies["af3"]], "af3-settings")
+    (m,) = findings(reco, [copies["af3_mc23e"]], "af3-settings")
     assert m.severity == "warning" and "ATLFAST3MT_QS" in m.metadata and "AF3" in m.metadata
     assert m.path == "Electrons[0]" and m.line == line_of(reco, "containerName: 'AnaElectrons'")
     assert "forceFullSimConfig: True" in m.suggestion
     fixed = write_reco(tmp_path, fullsim=True, name="fixed.yaml")
-    assert findings(fixed, [copies["af3"]], "af3-settings") == []
+    assert findings(fixed, [copies["af3_mc23e"]], "af3-settings") == []
     assert findings(reco, [copies["mc20e"]], "af3-settings") == []  # FullSim input
 
 
@@ -147,7 +148,7 @@ def test_trigger_chains_of_another_year(tmp_path, copies, physlite_rntuple):
     no_sf = write_reco(tmp_path, no_sf=True, name="nosf.yaml")
     (w,) = findings(no_sf, [copies["mc20e"]], "trigger-year")
     assert w.severity == "warning" and "no trigger requirement is applied" in w.message
-    (late,) = findings(reco, [copies["mc23e"]], "trigger-year")  # 2024: athena does not check
+    (late,) = findings(reco, [copies["af3_mc23e"]], "trigger-year")  # 2024: athena does not check
     assert late.severity == "warning" and "2024" in late.message
 
 
@@ -172,7 +173,7 @@ def test_campaign_set_in_the_config_differs(tmp_path, copies):
         GeneratorLevelAnalysis:
           runNumber: 410000
         """))
-    found = findings(reco, [copies["mc23e"]], "campaign-mismatch")
+    found = findings(reco, [copies["af3_mc23e"]], "campaign-mismatch")
     prw = next(m for m in found if m.path == "PileupReweighting.campaign")
     assert prw.severity == "error" and "campaign mc23e" in prw.metadata
     assert "'mc23a'" in prw.message and prw.line == line_of(reco, "campaign: 'mc23a'")
@@ -213,9 +214,9 @@ def test_check_cli_names_file_value_and_line(tmp_path, copies):
     assert f"input: {copies['mc20e']}: campaign mc20e" in res.stderr
     assert "2 error(s)" in res.stderr  # trigger year and PRW campaign
     ok = runner.invoke(app, ["check", "--reco", str(write_reco(tmp_path, name="ok.yaml")),
-                             str(copies["af3"])])
+                             str(copies["af3_mc23e"])])
     assert ok.exit_code == 0 and "warning[af3-settings]" in ok.stderr
-    assert "MC AF3 mc23c DSID 601229 run 450000, PHYSLITE" in ok.stdout
+    assert "MC AF3 mc23e DSID 601229 run 450000, PHYSLITE" in ok.stdout
 
 
 def test_run_and_deliver_stop_on_errors_unless_told(tmp_path, copies):

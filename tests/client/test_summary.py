@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import uproot
-from physlite_copies import split_events
+from physlite_copies import few_systematics_config, split_events
 from topcp_client import summarize
 from topcp_client.cli import app
 from topcp_client.summary import SUMMARY_NAME, load_summary
@@ -76,12 +76,14 @@ def assert_summary_matches(summary, files: list[Path]) -> None:
 
 @pytest.fixture(scope="module")
 def five_file_sample(tmp_path_factory, physlite_rntuple, ttbar_configs) -> list[Path]:
-    """The mc23 file split into five 20-event inputs, each run through `run_local`."""
+    """The mc23 file split into five 20-event inputs, each run through `run_local` with the
+    example config restricted to a few systematics (generator weights and MET)."""
     from topcp_client import run_local
 
     work = tmp_path_factory.mktemp("five")
+    reco = few_systematics_config(ttbar_configs["reco"], work / "reco.yaml")
     inputs = split_events(physlite_rntuple, [work / f"ttbar_part{i}.root" for i in range(5)])
-    results = run_local({"reco": ttbar_configs["reco"]}, inputs, work / "out", systematics=True,
+    results = run_local({"reco": reco}, inputs, work / "out", systematics=True,
                         no_filter=True, workers=2)
     assert all(r.ok for r in results), [r.error for r in results]
     return [r.output for r in results]
@@ -188,9 +190,10 @@ def independent_normalised_sum(files: list[Path], sys: str, xsec_pb: float, lumi
 
 
 def test_plot_normalises_with_the_summed_sum_of_weights(five_file_sample, tmp_path):
-    from topcp_client import plot_branch
+    from topcp_client import plot_branch, summarize
 
-    gen = "GEN_w001"  # a generator-weight variation: its own sum of weights
+    sample = summarize(five_file_sample).samples[0]
+    gen = next(s for s in sample["sum_of_weights"] if s.startswith("GEN_"))  # own sum of weights
     res = plot_branch(five_file_sample, "met_met_NOSYS", tmp_path / "met.png", syst=gen,
                       xmin=0.0, xmax=1e7, bins=1, xsec=500.0, lumi="140/fb")
     for sys in ("NOSYS", gen):
