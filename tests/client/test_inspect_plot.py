@@ -23,7 +23,7 @@ def test_inspect_lists_systematics_of_emulator_output(emulated_outputs):
     assert res.exit_code == 0, res.output
     assert "Emulated output" in res.stdout
     assert "TTree 'reco': 100 entries" in res.stdout
-    assert "JET_EnergyScale__1up" in res.stdout and "NOSYS" in res.stdout
+    assert "JET_EffectiveNP_Modelling1__1up" in res.stdout and "NOSYS" in res.stdout
     assert "CutBookkeeper" in res.stdout and "cflow_" in res.stdout
 
 
@@ -71,10 +71,10 @@ def test_inspect_bad_file_is_a_clear_error(tmp_path):
 def test_plot_emulator_output_with_variations(emulated_outputs, tmp_path):
     png = tmp_path / "jet_pt.png"
     res = runner.invoke(app, ["plot", str(emulated_outputs["rntuple"]), "--branch",
-                              "jet_pt_NOSYS", "--syst", "JET_EnergyScale", "-o", str(png)])
+                              "jet_pt_NOSYS", "--syst", "JET_EffectiveNP_Modelling1", "-o", str(png)])
     assert res.exit_code == 0, res.output
     assert png.read_bytes()[:8] == PNG_MAGIC
-    for name in ("NOSYS", "JET_EnergyScale__1up", "JET_EnergyScale__1down"):
+    for name in ("NOSYS", "JET_EffectiveNP_Modelling1__1up", "JET_EffectiveNP_Modelling1__1down"):
         assert f"{name}: " in res.stdout
     assert not list(tmp_path.glob(".*tmp*"))
 
@@ -123,7 +123,7 @@ def test_plot_errors_name_what_exists(fake_ntuple, tmp_path):
 def test_plot_real_subprocess(emulated_outputs, tmp_path):
     png = tmp_path / "met.png"
     done = subprocess.run([str(TOPCP_SX), "plot", str(emulated_outputs["ttree"]), "--branch",
-                           "met_met_NOSYS", "--syst", "JET_EnergyScale", "-o", str(png)],
+                           "met_met_NOSYS", "--syst", "JET_EffectiveNP_Modelling1", "-o", str(png)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert png.read_bytes()[:8] == PNG_MAGIC

@@ -18,26 +18,20 @@ import numpy as np
 import uproot
 from uproot.writing import identify
 
+from . import fast_tree_header
+from . import jagged as jg
 from .errors import EmulatorError
 from .output import Branches
+
+fast_tree_header.install()
 
 
 def _flat_array(v) -> np.ndarray:
     a = ak.to_numpy(v) if isinstance(v, ak.Array) else np.asarray(v)
     if a.dtype == np.bool_:
         a = a.astype(np.int8)
-    if a.dtype == np.float64:
+    elif a.dtype == np.float64:
         a = a.astype(np.float32)
-    return a
-
-
-def _jagged(v) -> ak.Array:
-    a = ak.Array(v)
-    prim = str(ak.type(a).content.content) if hasattr(ak.type(a).content, "content") else ""
-    if prim == "bool":
-        a = ak.values_astype(a, np.int8)
-    elif prim == "float64":
-        a = ak.values_astype(a, np.float32)
     return a
 
 
@@ -54,13 +48,27 @@ class OutputFile:
 
     def write_chunk(self, tree: str, branches: Branches, keep: np.ndarray) -> None:
         data: dict[str, object] = {}
+        # the same array often backs many branches (one per systematic): convert it once
+        cache: dict[int, tuple[object, np.ndarray]] = {}
+
+        def converted(v, mask) -> np.ndarray:
+            hit = cache.get(id(v))
+            if hit is None or hit[0] is not v:
+                hit = (v, _flat_array(v)[mask])
+                cache[id(v)] = hit
+            return hit[1]
+
         for name, v in branches.flat.items():
-            data[name] = _flat_array(v)[keep]
-        for group, fields in branches.groups.items():
+            data[name] = converted(v, keep)
+        for group, (layout, fields) in branches.groups.items():
             if not fields:
                 continue
-            rec = {name: _jagged(v)[keep] for name, v in fields.items()}
-            data[group.rstrip("_") or "obj"] = ak.zip(rec)
+            kept, objects = jg.select_events(layout, keep)
+            cache.clear()
+            contents = [ak.contents.NumpyArray(converted(v, objects)) for v in fields.values()]
+            record = ak.contents.RecordArray(contents, list(fields), length=kept.n_objects)
+            data[group.rstrip("_") or "obj"] = ak.Array(
+                ak.contents.ListOffsetArray(ak.index.Index64(kept.offsets), record))
         names = sorted(data)
         data = {k: data[k] for k in names}
         if not data:
@@ -83,23 +91,26 @@ class OutputFile:
             self.file[tree].extend(data)
 
     def write_labelled_hist(self, name: str, labels: list[str], values: list[float] | np.ndarray,
-                            *, title: str = "", integer: bool = False) -> None:
+                            *, title: str = "", kind: str = "F", low: float = 0.0,
+                            high: float | None = None, entries: float | None = None) -> None:
+        """A TH1F / TH1D / TH1I (``kind`` F, D, I) with one labelled bin per entry."""
         n = len(labels)
+        high = float(n) if high is None else high
         objs = []
         for i, lab in enumerate(labels, start=1):
             s = identify.to_TObjString(lab)
             s._bases[0]._members["@fUniqueID"] = i  # ROOT finds a bin's label by its unique ID
             objs.append(s)
-        axis = identify.to_TAxis("xaxis", "", n, 0.0, float(n), fLabels=identify.to_THashList(objs))
+        axis = identify.to_TAxis("xaxis", "", n, float(low), float(high), fLabels=identify.to_THashList(objs))
         vals = np.asarray(values, dtype=np.float64)
         data = np.concatenate([[0.0], vals, [0.0]])
-        dtype = np.int32 if integer else np.float64
-        sumw = float(vals.sum())
-        centers = np.arange(n) + 0.5
+        dtype = {"F": np.float32, "D": np.float64, "I": np.int32}[kind]
+        width = (float(high) - float(low)) / n if n else 1.0
+        centers = float(low) + (np.arange(n) + 0.5) * width
         hist = identify.to_TH1x(
-            name, title, data.astype(dtype), float(n), sumw, float((vals * vals).sum()),
+            name, title, data.astype(dtype), float(vals.sum() if entries is None else entries), float(vals.sum()), float((vals * vals).sum()),
             float((vals * centers).sum()), float((vals * centers * centers).sum()),
-            None if integer else data * data, axis,
+            None if kind == "I" else data * data, axis,
         )
         self.file[name] = hist
 
