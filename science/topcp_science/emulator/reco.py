@@ -259,8 +259,10 @@ class RecoLevel:
         run_number = ak.to_numpy(raw[(EVENTINFO, "runNumber")])
         clean = self._clean_mask(raw, n)
         results: dict[tuple | None, KeyResult] = {}
+        memo: dict = {}
         for key in [None] + self.eval_keys:
-            results[key] = self._run_chain(key, states, fixed, soft, raw, run_number, event_number, n)
+            results[key] = self._run_chain(key, states, fixed, soft, raw, run_number, event_number, n, memo)
+        del memo
 
         def result_for(s: str) -> KeyResult:
             return results[None if s == NOSYS else self.key_of[s]]
@@ -295,45 +297,66 @@ class RecoLevel:
                     result.cutflow_titles[hname] = "Event Cutflow: EventInfo." + ("" if s == NOSYS else f" ({s})")
         return result
 
-    def _run_chain(self, key, states, fixed, soft, raw, run_number, event_number, n) -> KeyResult:
-        """Objects -> MET -> OR -> regions for one emulated shift (None = nominal)."""
+    def _run_chain(self, key, states, fixed, soft, raw, run_number, event_number, n, memo: dict) -> KeyResult:
+        """Objects -> MET -> OR -> regions for one emulated shift (None = nominal).
+
+        ``memo`` (one per chunk) keeps the MET terms and OR results by the identity of their
+        inputs: a shift that leaves them unchanged (e.g. a MET soft-term variation for OR, an
+        electron shift for the jets) reuses them instead of recomputing."""
         cur: dict[str, Objects] = {}
         for name, st in states.items():
             shifted = key is not None and self.target_of[name] == key[0]
             cur[name] = st[key[1]] if shifted else st[None]
         mets = {}
+        soft_shift = key[1] if key is not None and key[0] == "met_soft" else None
         for m in self.mets:
-            hard = []
-            jets = jet_fixed = None
-            for kind, ref in m.refs.items():
-                cont, sel = split_ref(ref)
-                o = cur[cont]
-                if kind == "jets":
-                    jets, jet_fixed = o, fixed[cont]
-                    continue
-                mask = selection_mask(o.selections, sel, f"MissingET {kind}")
-                hard.append(metlib.Hard(self.kind_of[cont], o, mask, fixed[cont].extra.get("id_pt")))
-            soft_shift = key[1] if key is not None and key[0] == "met_soft" else None
-            mets[m.name] = metlib.build_met(hard, jets, jet_fixed, soft, met_wp=m.wp, use_jvt=m.use_jvt,
-                                            soft_shift=soft_shift)
+            sig = ("met", m.name) + tuple(id(cur[split_ref(r)[0]]) for r in m.refs.values())
+            terms = memo.get(sig)
+            if terms is None:
+                hard = []
+                jets = jet_fixed = None
+                for kind, ref in m.refs.items():
+                    cont, sel = split_ref(ref)
+                    o = cur[cont]
+                    if kind == "jets":
+                        jets, jet_fixed = o, fixed[cont]
+                        continue
+                    mkey = ("met_mask", id(o), sel, kind)
+                    if mkey not in memo:  # the same array for an unchanged collection: cacheable
+                        memo[mkey] = (o, selection_mask(o.selections, sel, f"MissingET {kind}"))
+                    hard.append(metlib.Hard(self.kind_of[cont], o, memo[mkey][1], fixed[cont].extra.get("id_pt")))
+                terms = metlib.met_terms(hard, jets, jet_fixed, soft, met_wp=m.wp, use_jvt=m.use_jvt, cache=memo)
+                memo[sig] = (terms, [cur[split_ref(r)[0]] for r in m.refs.values()])  # keep ids alive
+            else:
+                terms = terms[0]
+            mets[m.name] = metlib.final_met(terms, soft_shift)
         or_raw: dict[str, np.ndarray] = {}
         if self.or_refs:
-            inputs = {}
-            for ref in self.or_refs.values():
-                cont, sel = split_ref(ref)
-                o = cur[cont]
-                inputs[self.kind_of[cont]] = ORInput(o.layout, o.eta, o.phi,
-                                                     selection_mask(o.selections, sel, "OverlapRemoval"))
-            passed = overlap_removal(inputs)
-            for k, ref in self.or_refs.items():
-                cont, _ = split_ref(ref)
-                o = cur[cont]
-                ok = passed[self.kind_of[cont]]
-                naming = or_naming(self.or_cfg, k, {s for s in o.selections if s}, n_blocks=self.n_or_blocks)
-                self.or_names[cont] = naming
-                or_raw[cont] = ok
-                cur[cont] = Objects(o.layout, o.pt, o.eta, o.phi, o.m,
-                                    _fold_or(o.selections, naming, ok, inputs[self.kind_of[cont]].sel))
+            sig = ("or",) + tuple(id(cur[split_ref(r)[0]]) for r in self.or_refs.values())
+            hit = memo.get(sig)
+            if hit is None:
+                inputs = {}
+                for ref in self.or_refs.values():
+                    cont, sel = split_ref(ref)
+                    o = cur[cont]
+                    inputs[self.kind_of[cont]] = ORInput(o.layout, o.eta, o.phi,
+                                                         selection_mask(o.selections, sel, "OverlapRemoval"))
+                passed = overlap_removal(inputs)
+                folded, raw_ok = {}, {}
+                for k, ref in self.or_refs.items():
+                    cont, _ = split_ref(ref)
+                    o = cur[cont]
+                    ok = passed[self.kind_of[cont]]
+                    naming = or_naming(self.or_cfg, k, {s for s in o.selections if s}, n_blocks=self.n_or_blocks)
+                    self.or_names[cont] = naming
+                    raw_ok[cont] = ok
+                    folded[cont] = Objects(o.layout, o.pt, o.eta, o.phi, o.m,
+                                           _fold_or(o.selections, naming, ok, inputs[self.kind_of[cont]].sel))
+                hit = (folded, raw_ok, [cur[split_ref(r)[0]] for r in self.or_refs.values()])
+                memo[sig] = hit
+            folded, raw_ok, _ = hit
+            cur.update(folded)
+            or_raw = dict(raw_ok)
         flags: dict[str, np.ndarray] = {}
         sysname = "NOSYS" if key is None else next(v.name for v in self.sysplan.kinematic if v.key == key)
         contexts = [self._context(rs, cur, fixed, mets, run_number, event_number, n, flags, sysname)

@@ -1,9 +1,10 @@
-"""The emulated systematic variations and the CommonServices filters applied to them.
+"""The systematic variations a run evaluates and the CommonServices filters applied to them.
 
 Real TopCPToolkit asks each CP tool for its recommended variations. The emulator has no
-CP tools, so it offers a small documented set of kinematic variations (fixed relative
-shifts, no smearing, so results stay deterministic) plus one weight variation per stored
-generator weight. NOSYS is always kept, whatever the filters say.
+CP tools: syscatalog.py offers, for the configured blocks, the names those tools register,
+each with an emulated shift (docs/emulator.md, "Systematics"), plus one weight variation per
+stored generator weight (PMGTruthWeightTool's names). NOSYS is always kept, whatever the
+filters say.
 """
 
 from __future__ import annotations

@@ -35,6 +35,26 @@ def _flat_array(v) -> np.ndarray:
     return a
 
 
+class _SerialisedOnce:
+    """Stands in for an uproot model inside another model being serialised: the bytes are
+    produced by the model's own ``_serialize`` the first time (per header/flags) and reused.
+    Valid for self-contained parts such as a TAxis (uproot writes no object references
+    there, every class tag is new), so the bytes do not depend on where they land."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self._bytes: dict[tuple, bytes] = {}
+
+    def _serialize(self, out, header, name, tobject_flags) -> None:
+        key = (bool(header), name, int(tobject_flags))
+        data = self._bytes.get(key)
+        if data is None:
+            part: list[bytes] = []
+            self.model._serialize(part, header, name, tobject_flags)
+            data = self._bytes[key] = b"".join(part)
+        out.append(data)
+
+
 class OutputFile:
     """A ROOT file being written under a temporary name."""
 
@@ -45,6 +65,8 @@ class OutputFile:
         self.tmp = Path(tmp)
         self.file = uproot.recreate(self.tmp)
         self.trees: dict[str, list[str]] = {}
+        self._pending: dict[str, object] = {}
+        self._axes: dict[tuple, _SerialisedOnce] = {}
 
     def write_chunk(self, tree: str, branches: Branches, keep: np.ndarray) -> None:
         data: dict[str, object] = {}
@@ -93,15 +115,13 @@ class OutputFile:
     def write_labelled_hist(self, name: str, labels: list[str], values: list[float] | np.ndarray,
                             *, title: str = "", kind: str = "F", low: float = 0.0,
                             high: float | None = None, entries: float | None = None) -> None:
-        """A TH1F / TH1D / TH1I (``kind`` F, D, I) with one labelled bin per entry."""
+        """A TH1F / TH1D / TH1I (``kind`` F, D, I) with one labelled bin per entry.
+
+        Histograms are collected and written together at ``commit`` (one directory update,
+        one streamer record); the axes, which repeat across the hundreds of per-systematic
+        cutflows and bookkeepers, are serialised once per distinct binning."""
         n = len(labels)
         high = float(n) if high is None else high
-        objs = []
-        for i, lab in enumerate(labels, start=1):
-            s = identify.to_TObjString(lab)
-            s._bases[0]._members["@fUniqueID"] = i  # ROOT finds a bin's label by its unique ID
-            objs.append(s)
-        axis = identify.to_TAxis("xaxis", "", n, float(low), float(high), fLabels=identify.to_THashList(objs))
         vals = np.asarray(values, dtype=np.float64)
         data = np.concatenate([[0.0], vals, [0.0]])
         dtype = {"F": np.float32, "D": np.float64, "I": np.int32}[kind]
@@ -110,14 +130,38 @@ class OutputFile:
         hist = identify.to_TH1x(
             name, title, data.astype(dtype), float(vals.sum() if entries is None else entries), float(vals.sum()), float((vals * vals).sum()),
             float((vals * centers).sum()), float((vals * centers * centers).sum()),
-            None if kind == "I" else data * data, axis,
+            None if kind == "I" else data * data, self._axis(tuple(labels), float(low), float(high)),
+            self._axis(None, 0.0, 1.0, "yaxis"), self._axis(None, 0.0, 1.0, "zaxis"),
         )
-        self.file[name] = hist
+        self._pending[name] = hist
+
+    def _axis(self, labels: tuple[str, ...] | None, low: float, high: float, which: str = "xaxis") -> _SerialisedOnce:
+        key = (which, labels, low, high)
+        axis = self._axes.get(key)
+        if axis is None:
+            if labels is None:
+                model = identify.to_TAxis(which, "", 1, low, high)
+            else:
+                objs = []
+                for i, lab in enumerate(labels, start=1):
+                    s = identify.to_TObjString(lab)
+                    s._bases[0]._members["@fUniqueID"] = i  # ROOT finds a bin's label by its unique ID
+                    objs.append(s)
+                model = identify.to_TAxis(which, "", len(labels), low, high, fLabels=identify.to_THashList(objs))
+            axis = self._axes[key] = _SerialisedOnce(model)
+        return axis
+
+    def _flush_hists(self) -> None:
+        if self._pending:
+            self.file.update(self._pending)
+            self._pending = {}
 
     def write_string(self, name: str, text: str) -> None:
+        self._flush_hists()
         self.file[name] = text
 
     def commit(self) -> None:
+        self._flush_hists()
         self.file.close()
         os.replace(self.tmp, self.target)
 
