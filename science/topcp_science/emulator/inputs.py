@@ -10,7 +10,9 @@ never sees a separator, and iterates in chunks so memory stays flat as files gro
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,10 +181,11 @@ class PhysliteSource:
             return
         # RNTuple: read whole clusters, about ``step`` events at a time. (uproot's own
         # RNTuple iterate holds on to more memory between steps.)
+        read = exact_rntuple_arrays(self.obj)
         start = 0
         while start < stop:
             end = min(self._cluster_boundary(start + step), stop)
-            yield self.obj.arrays(keys, entry_start=start, entry_stop=end, library="ak"), start, end
+            yield read(keys, entry_start=start, entry_stop=end, library="ak"), start, end
             start = end
 
     def _cluster_boundary(self, entry: int) -> int:
@@ -200,6 +203,47 @@ class PhysliteSource:
         # RNTuple static Aux fields come back nested: "Cont Aux:" record with field "var".
         outer, _, inner = key.partition(":.")
         return chunk[outer + ":"][inner]
+
+
+_STOP_CLUSTER = 'numpy.searchsorted(cluster_starts, entry_stop, side="right")'
+_exact_arrays = None  # None: not built yet; False: not applicable to this uproot
+
+
+def exact_rntuple_arrays(ntuple):
+    """``ntuple.arrays`` that reads only the clusters holding the requested entries.
+
+    uproot's RNTuple ``arrays`` (5.7) finds the last cluster with
+    ``searchsorted(cluster_starts, entry_stop, side="right")``: when ``entry_stop`` is a
+    cluster boundary -- every chunk the emulator reads ends on one -- it also reads and
+    decompresses the *next* cluster, which the result then slices away (the TTree reader had
+    the same off-by-one, fixed in uproot PR 1656). For 2-cluster chunks that is 50 % more
+    input work and memory. This builds, once, a copy of that method from uproot's own source
+    with ``side="left"`` (the clusters whose first entry is below ``entry_stop``) and binds it
+    to ``ntuple``; uproot itself is not modified. When the source does not hold exactly
+    that expression, or ``ntuple`` does not use that method, uproot's own ``arrays`` is
+    returned (correct, just slower). tests/emulator compare both on multi-cluster files.
+    """
+    global _exact_arrays
+    from uproot.behaviors import RNTuple as rntuple_behavior
+
+    original = rntuple_behavior.HasFields.arrays
+    if getattr(type(ntuple), "arrays", None) is not original:
+        return ntuple.arrays
+    if _exact_arrays is None:
+        _exact_arrays = False
+        try:
+            source = textwrap.dedent(inspect.getsource(original))
+        except (OSError, TypeError):
+            source = ""
+        if source.count(_STOP_CLUSTER) == 1:
+            namespace = dict(vars(rntuple_behavior))
+            code = compile(source.replace(_STOP_CLUSTER, _STOP_CLUSTER.replace('"right"', '"left"')),
+                           inspect.getsourcefile(original) or "<uproot>", "exec")
+            exec(code, namespace)  # noqa: S102 - uproot's own source, one expression changed
+            _exact_arrays = namespace["arrays"]
+    if _exact_arrays is False:
+        return ntuple.arrays
+    return _exact_arrays.__get__(ntuple, type(ntuple))
 
 
 #: ElementLink members stored as sub-branches / record fields.
