@@ -264,11 +264,15 @@ def _index_ttree(tree: object) -> dict[tuple[str, str], Column]:
             continue
         if head.endswith("AuxDyn"):
             cols[(head[: -len("AuxDyn")], var)] = Column(key)
+            # The streamed class name (TBranchElement.fClassName) says whether this is a
+            # vector<vector<ElementLink>>; asking uproot for ``typename`` instead would build
+            # the interpretation of all ~900 AuxDyn branches (seconds).
             try:
-                typename = tree[key].typename
+                branch = tree[key]
+                typename = str(branch.member("fClassName")) if branch.has_member("fClassName") else ""
             except Exception:  # noqa: BLE001 - an unreadable branch simply offers no link members
                 typename = ""
-            if "ElementLink" in typename and "vector<std::vector" in typename:
+            if "ElementLink" in typename and typename.replace(" ", "").startswith("vector<vector<"):
                 # vector<vector<ElementLink>> (e.g. caloClusterLinks): records per link
                 for member in _LINK_MEMBERS:
                     cols[(head[: -len("AuxDyn")], f"{var}.{member}")] = Column(key, field=member)
