@@ -135,7 +135,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, choices=(1, 2), default=2,
                     help="2 (default): run A B C C B A and keep each one's best wall time")
     args = ap.parse_args()
-    from topcp_harness.storage import SeaweedServer
+    from topcp_harness.seaweed import SeaweedServer
 
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp:
         root = Path(tmp)

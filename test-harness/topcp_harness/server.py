@@ -26,16 +26,19 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from . import __version__
+from . import __version__, pages
 from . import codegen as cg
 from . import state as st
 from .api import ApiError, create_api
 from .config import HarnessConfig, S3Settings
 from .naming import object_name
+from .retention import Retention
 from .runners import DockerRunner, ProcessRunner, Runner
+from .seaweed import SeaweedServer
+from .security import InputPolicy, InputRefused, TokenAuthority
 from .state import StateDB
-from .storage import S3Store, SeaweedServer, StorageError
-from .workers import RequestPaths, WorkerPool, local_path
+from .storage import S3Store, StorageError
+from .workers import RequestPaths, WorkerPool, local_path, reclaim_orphans
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,15 @@ def _bundle_formats(zip_bytes: bytes) -> list[str] | None:
     return [str(f) for f in formats] if isinstance(formats, list) else None
 
 
+def _local_size(name: str) -> int:
+    """Size of a local input for the dataset listing (0 for URLs or vanished files)."""
+    p = local_path(name)
+    try:
+        return p.stat().st_size if p is not None else 0
+    except OSError:
+        return 0
+
+
 class Harness:
     def __init__(self, config: HarnessConfig) -> None:
         self.config = config
@@ -91,6 +103,9 @@ class Harness:
         # What each request's last status reply showed (see status_for_client).
         self._served: dict[str, tuple[str, int, int]] = {}
         self._served_lock = threading.Lock()
+        self.auth = TokenAuthority(config.token)
+        self.inputs = InputPolicy(config.data_dirs or (), config.allow_remote)
+        self.retention: Retention | None = None
 
     # -- life cycle --------------------------------------------------------------------------
     @property
@@ -109,6 +124,7 @@ class Harness:
     def start(self) -> Harness:
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        cfg.state_dir.chmod(0o700)  # keys, tokens and outputs: the harness user's only
         # werkzeug logs every request at INFO: the client polls every 5 s
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         try:
@@ -124,6 +140,8 @@ class Harness:
                 self._http = make_server(cfg.host, cfg.port, create_api(self), threaded=True,
                                          fd=sock.fileno())
             self.db = StateDB(cfg.state_dir / "state.sqlite")
+            # A harness of this folder killed with SIGKILL may have left transforms running.
+            reclaim_orphans(cfg.state_dir)
             if cfg.s3 is None:
                 self._seaweed = SeaweedServer(cfg.state_dir / "s3", max_volumes=cfg.s3_volumes)
                 self.s3 = self._seaweed.start()
@@ -131,17 +149,25 @@ class Harness:
                 self.s3 = cfg.s3
             self.store = S3Store(self.s3)
             self.store.ping()
+            self.store.probe_scoped_keys()
             if cfg.codegen_url:
                 self.codegen_url = cfg.codegen_url.rstrip("/")
             else:
                 self._codegen = cg.EmbeddedCodegen()
                 self.codegen_url = self._codegen.start()
             self.default_image = cfg.image or cg.default_image(self.codegen_url) or FALLBACK_IMAGE
+            seaweed = self._seaweed
+            self.retention = Retention(
+                db=self.db, remove=self._remove,
+                free_volumes=seaweed.free_volumes if seaweed is not None else (lambda: None),
+                expire_days=cfg.expire_days)
             self.pool = WorkerPool(db=self.db, store=self.store, state_dir=cfg.state_dir,
                                    workers=cfg.worker_count, retries=cfg.retries,
-                                   make_runner=self._make_runner)
-            self.pool.start()
+                                   make_runner=self._make_runner,
+                                   make_room=self.retention.make_room)
             self._resume()
+            self.retention.start()
+            self.pool.start()
             self._http_thread = threading.Thread(target=self._http.serve_forever, name="api",
                                                  daemon=True)
             self._http_thread.start()
@@ -174,6 +200,8 @@ class Harness:
                 self._http_thread = None
             self._http.server_close()
             self._http = None
+        if self.retention is not None:
+            self.retention.stop()
         if self.pool is not None:
             self.pool.stop()
             self.pool = None
@@ -203,8 +231,14 @@ class Harness:
         return ProcessRunner(timeout=self.config.file_timeout)
 
     def _resume(self) -> None:
-        """Requeue what a previous run left unfinished; finished files are not redone."""
+        """Requeue what a previous run left unfinished; finished files are not redone.
+
+        Scratch folders are emptied first: whatever is in them belongs to attempts of an
+        earlier run (their transforms are gone, see ``reclaim_orphans``).
+        """
         assert self.db is not None and self.pool is not None and self.store is not None
+        for scratch in (self.config.state_dir / "requests").glob("*/scratch"):
+            shutil.rmtree(scratch, ignore_errors=True)
         moved = self.db.requeue_in_flight()
         for req in self.db.unfinished_requests():
             self.store.ensure_bucket(req["id"])
@@ -252,14 +286,10 @@ class Harness:
             raise ApiError(400, "'file-list' must be a list of file paths or URLs")
         problems = []
         for name in files:
-            p = local_path(name)
-            if p is None:
-                continue
-            if not p.is_absolute():
-                problems.append(f"{name}: relative path; the harness does not share your "
-                                "working directory, give an absolute path")
-            elif not p.is_file():
-                problems.append(f"{name}: no such file on the harness's machine")
+            try:
+                self.inputs.check(name)
+            except InputRefused as exc:
+                problems.append(str(exc))
         if problems:
             raise ApiError(400, "input files not usable:\n  " + "\n  ".join(problems))
         if len(set(files)) != len(files):
@@ -278,12 +308,16 @@ class Harness:
                          len(files), reused)
                 return reused
             assert self.codegen_url is not None
+            # ServiceX's app answers every code generator failure with 500 "Something went
+            # wrong (Failed to generate translation code: <Message>)" (submit.py, 2024-10 and
+            # 2026), which servicex 3.3.1 raises as RuntimeError: the same here.
             try:
                 bundle = cg.generate(self.codegen_url, selection)
             except cg.CodegenRejected as exc:
-                raise ApiError(400, exc.message) from None
+                raise ApiError(500, f"Something went wrong (Failed to generate translation "
+                                    f"code: {exc.message})") from None
             except cg.CodegenUnavailable as exc:
-                raise ApiError(503, str(exc)) from None
+                raise ApiError(500, f"Something went wrong ({exc})") from None
             formats = _bundle_formats(bundle.zip_bytes)
             if formats is not None and fmt not in formats:
                 raise ApiError(400, f"the {CODEGEN_NAME} transformer writes {', '.join(formats)}"
@@ -297,9 +331,14 @@ class Harness:
             except ValueError as exc:
                 raise ApiError(503, f"code generator sent an unusable bundle: {exc}") from None
             try:
+                if self.retention is not None:
+                    self.retention.make_room()
                 self.store.ensure_bucket(request_id)
+                reader = (self.store.create_reader(request_id) if self.store.scoped_keys
+                          else None)
             except StorageError as exc:
                 shutil.rmtree(paths.root, ignore_errors=True)
+                self._drop_bucket(request_id)
                 raise ApiError(503, str(exc)) from None
             self.db.create_request(
                 {
@@ -311,6 +350,8 @@ class Harness:
                 },
                 [(f, object_name(f, fmt)) for f in files],
             )
+            if reader is not None:
+                self.db.set_reader_key(request_id, *reader)
         self._remember_served(self.status(request_id))
         self.pool.submit([f["id"] for f in self.db.files(request_id)])
         log.info("request %s: %d file(s) queued", request_id, len(files))
@@ -353,10 +394,23 @@ class Harness:
             "files-completed": c["completed"], "files-failed": c["failed"],
             "files-remaining": c["remaining"], "submit-time": req["submit_time"],
             "finish-time": req["finish_time"], "minio-endpoint": self.s3.endpoint,
-            "minio-secured": self.s3.secure, "minio-access-key": self.s3.access_key,
-            "minio-secret-key": self.s3.secret_key, "log-url": None,
+            "minio-secured": self.s3.secure,
+            # The request's own read-only key (its bucket only), where the store can make one.
+            "minio-access-key": req["s3_access_key"] or self.s3.access_key,
+            "minio-secret-key": req["s3_secret_key"] or self.s3.secret_key,
+            "log-url": self.log_url(req["id"]),
             "codegen": req["codegen"],
         }
+
+    def log_url(self, request_id: str) -> str:
+        """Where the request's transform logs are, in the form the client rewrites.
+
+        servicex 3.3.1 turns ``log-url`` into a Kibana link by replacing ``&_g=()`` with its
+        time and filter parameters (``app/transforms.py`` ``create_kibana_link_parameters``),
+        for ``servicex transforms logs`` and the "More information" line after a failure; the
+        harness serves that URL itself (``/transformation-request/<id>/logs``).
+        """
+        return f"{self.url}/transformation-request/{request_id}/logs?request={request_id}&_g=()"
 
     @staticmethod
     def _observed(status: dict[str, Any]) -> tuple[str, int, int]:
@@ -376,7 +430,9 @@ class Harness:
         reply until the next file finishes (the first poll right after submission, or the one
         that spans the last file) lets the client download results about one period earlier.
         The reply is never different from an immediate one, only later; terminal statuses and
-        changed counts are answered at once, and ``status_hold = 0`` turns this off.
+        changed counts are answered at once, and ``status_hold = 0`` turns this off. The hold
+        is capped at ``config.MAX_STATUS_HOLD_S`` (3 s), well under the 5 s read timeout the
+        client uses for this call, so a held reply never times out however long files take.
         """
         status = self.status(request_id)
         hold = self.config.status_hold
@@ -413,6 +469,22 @@ class Harness:
             for f in self.db.results(request_id, later_than, status)
         ]
 
+    def files_for_page(self, request_id: str,
+                       status: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        req = self._request(request_id)
+        assert self.db is not None
+        files = self.db.files(request_id)
+        if status:
+            files = [f for f in files if f["status"] == status]
+        return req, files
+
+    def logs_text(self, request_id: str, only_failed: bool) -> str:
+        req = self._request(request_id)
+        assert self.db is not None
+        files = self.db.files(request_id)
+        attempts = {f["id"]: self.db.attempts(f["id"]) for f in files}
+        return pages.logs_text(req, files, attempts, only_failed)
+
     def cancel(self, request_id: str) -> None:
         req = self._request(request_id)
         assert self.db is not None
@@ -421,29 +493,48 @@ class Harness:
         self.db.set_status(request_id, st.CANCELED, "canceled by the user")
 
     def delete(self, request_id: str) -> None:
+        """``DELETE /servicex/transformation/<id>``: as ServiceX, only a finished request.
+
+        ssl-hep/ServiceX ``resources/transformation/delete.py`` (2025): 400 "Transform request
+        with id <id> is still in progress." unless the status is complete; then results,
+        bucket and request are deleted.
+        """
         req = self._request(request_id)
-        assert self.db is not None and self.store is not None
         if req["status"] not in st.TERMINAL:
-            self.db.set_status(request_id, st.CANCELED, "deleted by the user")
+            raise ApiError(400, f"Transform request with id {request_id} is still in progress."
+                                " Cancel it first (servicex transforms cancel)")
         try:
-            self.store.delete_bucket(request_id)
+            self._remove(request_id)
         except StorageError as exc:
             raise ApiError(503, str(exc)) from None
+
+    def _drop_bucket(self, request_id: str) -> None:
+        assert self.store is not None
+        self.store.delete_reader(request_id)
+        self.store.delete_bucket(request_id)
+
+    def _remove(self, request_id: str) -> None:
+        """Delete a request entirely: its key, bucket (and so its volume), records, folder."""
+        assert self.db is not None
+        self._drop_bucket(request_id)
         self.db.delete_request(request_id)
+        with self._served_lock:
+            self._served.pop(request_id, None)
         shutil.rmtree(RequestPaths(self.config.state_dir, request_id).root, ignore_errors=True)
 
     def _dataset_json(self, row: dict[str, Any], with_files: bool) -> dict[str, Any]:
         files = json.loads(row["files"])
+        sizes = [_local_size(p) for p in files]
         out: dict[str, Any] = {
             "id": row["id"], "name": row["name"], "did_finder": "user", "n_files": len(files),
-            "size": 0, "events": 0, "last_used": row["last_used"],
+            "size": sum(sizes), "events": 0, "last_used": row["last_used"],
             "last_updated": row["last_updated"], "lookup_status": "complete",
             "is_stale": bool(row["is_stale"]),
         }
         if with_files:
             out["files"] = [
-                {"id": i, "adler32": None, "file_size": 0, "file_events": 0, "paths": p}
-                for i, p in enumerate(files)
+                {"id": i, "adler32": None, "file_size": size, "file_events": 0, "paths": p}
+                for i, (p, size) in enumerate(zip(files, sizes, strict=True))
             ]
         return out
 
@@ -467,12 +558,37 @@ class Harness:
     def servicex_yaml(self) -> str:
         """The servicex.yaml that points the servicex client at this harness."""
         cache = self.config.state_dir / "client-cache"
+        token = f"    token: {self.config.token}\n" if self.config.token else ""
         return (
             "api_endpoints:\n"
             f"  - endpoint: {self.url}\n"
             f"    name: {self.config.name}\n"
-            f"cache_path: {cache}\n"
+            + token
+            + f"cache_path: {cache}\n"
         )
+
+    def banner(self) -> str:
+        """What ``serve`` prints once the harness is ready."""
+        cfg = self.config
+        s3 = self.s3.url if self.s3 is not None else "?"
+        keys = ("one read-only key per request" if self.store is not None
+                and self.store.scoped_keys else "the store's own keys")
+        lines = [
+            f"topcp harness ready at {self.url}",
+            f"  workers:      {cfg.worker_count} ({cfg.runner} runner)",
+            f"  state folder: {cfg.state_dir}",
+            f"  data folders: {self.inputs.describe()}"
+            + ("; remote URLs allowed" if cfg.allow_remote else "; remote URLs off"),
+            f"  S3:           {s3} ({keys})",
+            "  auth:         " + ("token required (in the servicex.yaml below)"
+                                  if cfg.token else "none (loopback only)"),
+            f"  code gen:     {self.codegen_url}",
+            "",
+            "Put this in servicex.yaml (in your working directory) to use it:",
+            "",
+            self.servicex_yaml(),
+        ]
+        return "\n".join(lines)
 
 
 def serve(*, host: str = "127.0.0.1", port: int = 5001, workers: int | None = None,
@@ -481,7 +597,10 @@ def serve(*, host: str = "127.0.0.1", port: int = 5001, workers: int | None = No
     """Run the harness until SIGINT/SIGTERM (the ``topcp-sx serve`` entry point).
 
     ``extra`` passes further ``HarnessConfig`` fields (``codegen_url``, ``retries``,
-    ``x509_proxy``, ``file_timeout``, ``s3_volumes``, ``name``, ``status_hold``).
+    ``x509_proxy``, ``file_timeout``, ``s3_volumes``, ``name``, ``status_hold``, ``token``,
+    ``insecure_bind``, ``data_dirs``, ``allow_remote``, ``expire_days``). Configuration and
+    start-up problems raise ``ValueError``/``OSError``/``RuntimeError`` with a one-line
+    message (a busy port, a state folder in use, a refused bind).
     """
     kwargs: dict[str, Any] = dict(host=host, port=port, workers=workers, runner=runner,
                                   image=image, s3=s3, **extra)
@@ -493,11 +612,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 5001, workers: int | None = No
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         harness.start()
-        sys.stdout.write(
-            f"topcp harness listening on {harness.url} (state in {harness.config.state_dir})\n"
-            "Put this in servicex.yaml (in your working directory) to use it:\n\n"
-            + harness.servicex_yaml() + "\n"
-        )
+        sys.stdout.write(harness.banner() + "\n")
         sys.stdout.flush()
         while not stop.wait(1.0):
             pass

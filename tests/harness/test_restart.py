@@ -33,10 +33,10 @@ def _free_port() -> int:
 class Standalone:
     """``python -m topcp_harness`` as a child process, stopped by its PID."""
 
-    def __init__(self, port: int, state: Path, log: Path) -> None:
+    def __init__(self, port: int, state: Path, log: Path, data: Path) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.cmd = [sys.executable, "-m", "topcp_harness", "--port", str(port), "--workers", "1",
-                    "--state-dir", str(state)]
+                    "--state-dir", str(state), "--data-dir", str(data)]
         self.log = log
         self.proc: subprocess.Popen | None = None
 
@@ -70,7 +70,7 @@ class Standalone:
 
 @pytest.fixture
 def standalone(tmp_path: Path):
-    h = Standalone(_free_port(), tmp_path / "state", tmp_path / "harness.log")
+    h = Standalone(_free_port(), tmp_path / "state", tmp_path / "harness.log", tmp_path)
     yield h
     h.stop()
     # shown by pytest only when the test failed
