@@ -578,6 +578,13 @@ def check_input(source: str) -> str:
         raise TransformError(
             EXIT_INPUT, f"input file {path} is not a ROOT file (expected a PHYSLITE DAOD)"
         )
+    try:  # the header and key list too: a truncated copy (or a text file starting "root") fails here
+        read_root_keys(path)
+    except (RootFileError, OSError) as exc:
+        raise TransformError(
+            EXIT_INPUT, f"input file {path} is not a readable ROOT file ({exc}); expected a "
+            "complete PHYSLITE DAOD"
+        ) from None
     return path
 
 
@@ -713,6 +720,7 @@ class LogScan:
         self.config_error: str | None = None
         self.exception: str | None = None
         self.setup_problem: str | None = None
+        self.first_error: str | None = None  # the child's first "ERROR..." line
         self.tail: list[str] = []
 
     def feed(self, line: str) -> None:
@@ -731,6 +739,8 @@ class LogScan:
         stripped = line.strip()
         if EXCEPTION_RE.match(stripped):
             self.exception = stripped
+        if self.first_error is None and stripped.startswith("ERROR"):
+            self.first_error = stripped  # a multi-line message: its first line says what failed
         if stripped.startswith("topcp-setup: ") and "=" not in stripped:
             self.setup_problem = stripped[len("topcp-setup: ") :]
         if stripped:
@@ -987,7 +997,7 @@ def transform(argv: list[str], env: dict) -> int:
                     why += " (out of memory?)"
             else:
                 why = f"runTop_el.py failed with exit code {returncode}"
-            detail = scan.exception or (scan.tail[-1] if scan.tail else "no output")
+            detail = scan.exception or scan.first_error or (scan.tail[-1] if scan.tail else "no output")
             raise TransformError(EXIT_CRASH, why + ": " + detail)
         produced = os.path.join(workdir, OUTPUT_NAME + ".root")
         if not os.path.isfile(produced):
