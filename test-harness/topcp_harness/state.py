@@ -229,6 +229,12 @@ class StateDB:
             db.execute("UPDATE requests SET s3_access_key = ?, s3_secret_key = ? WHERE id = ?",
                        (access_key, secret_key, request_id))
 
+    def reader_keys(self) -> dict[str, tuple[str, str]]:
+        """Request id -> its read-only S3 key, for every request that has one."""
+        rows = self._all("SELECT id, s3_access_key, s3_secret_key FROM requests"
+                         " WHERE s3_access_key IS NOT NULL")
+        return {r["id"]: (r["s3_access_key"], r["s3_secret_key"]) for r in rows}
+
     def finished_requests(self, before: str | None = None) -> list[dict[str, Any]]:
         """Terminal requests, the longest finished first; ``before``: finished before it."""
         sql = "SELECT * FROM requests WHERE status IN (?, ?, ?)"
