@@ -59,6 +59,7 @@ def create_api(harness: Harness) -> Flask:
 
     @app.before_request
     def _guard():
+        harness.requests_in_flight.enter()
         if not host_allowed(request.host, harness.config.host, harness.auth.required):
             raise ApiError(403, f"Host {request.host!r} is not this harness (DNS rebinding "
                                 f"protection); use {harness.url}")
@@ -66,6 +67,10 @@ def create_api(harness: Harness) -> Flask:
                 not harness.auth.allows(bearer(request.headers.get("Authorization"))):
             raise ApiError(401, "Not Authorized: this harness needs its token (token: in "
                                 "servicex.yaml, as printed when it started)")
+
+    @app.teardown_request
+    def _done(_exc):
+        harness.requests_in_flight.leave()
 
     @app.post("/token/refresh")
     def token_refresh():

@@ -123,10 +123,13 @@ class Retention:
             self._wake.clear()
             if self._stop.is_set():
                 return
-            if time.monotonic() >= next_expiry:
-                self.expire()
-                next_expiry = time.monotonic() + SWEEP_INTERVAL_S
-            self.make_room(self.low_water)
+            try:
+                if time.monotonic() >= next_expiry:
+                    self.expire()
+                    next_expiry = time.monotonic() + SWEEP_INTERVAL_S
+                self.make_room(self.low_water)
+            except Exception:  # noqa: BLE001 - the store may be down for a while; try again
+                log.exception("cleanup of finished requests failed")
 
     def stop(self) -> None:
         self._stop.set()

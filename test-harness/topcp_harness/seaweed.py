@@ -127,11 +127,14 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    state = Path(f"/proc/{pid}/stat")
-    try:  # a zombie is dead for our purposes
-        return state.read_text().rsplit(")", 1)[-1].split()[0] != "Z"
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+        threads = len(os.listdir(f"/proc/{pid}/task"))
     except OSError:
         return False
+    # A zombie is dead for our purposes once all its threads are gone: a Go program's leader
+    # shows "Z" while its other threads (and its sockets) are still being torn down.
+    return state != "Z" or threads > 1
 
 
 def _stop_group(pid: int, grace: float) -> None:
@@ -213,7 +216,20 @@ class SeaweedServer:
             else:
                 _stop_group(pid, 0.5)
         self.reclaimed = pids
+        if pids:  # its ports are ours again once the kernel has closed its sockets
+            self._wait_ports_free()
         return pids
+
+    def _wait_ports_free(self, timeout: float = 10.0) -> None:
+        try:
+            ports = json.loads((self.root / "ports.json").read_text()).values()
+        except (OSError, ValueError):
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(_port_free(int(p)) and _port_free(int(p) + 10000) for p in ports):
+                return
+            time.sleep(0.05)
 
     # -- start / stop ------------------------------------------------------------------------
     def _choose_ports(self) -> dict[str, int]:

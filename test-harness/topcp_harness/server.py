@@ -88,6 +88,27 @@ def _local_size(name: str) -> int:
         return 0
 
 
+class _InFlight:
+    """Counts API calls being answered, so ``stop`` can let them finish before closing."""
+
+    def __init__(self) -> None:
+        self._n = 0
+        self._cond = threading.Condition()
+
+    def enter(self) -> None:
+        with self._cond:
+            self._n += 1
+
+    def leave(self) -> None:
+        with self._cond:
+            self._n -= 1
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self._n <= 0, timeout)
+
+
 class Harness:
     def __init__(self, config: HarnessConfig) -> None:
         self.config = config
@@ -112,6 +133,8 @@ class Harness:
         self.auth = TokenAuthority(config.token)
         self.inputs = InputPolicy(config.data_dirs or (), config.allow_remote)
         self.retention: Retention | None = None
+        self.requests_in_flight = _InFlight()
+        self._stopping = threading.Event()
 
     # -- life cycle --------------------------------------------------------------------------
     @property
@@ -129,6 +152,7 @@ class Harness:
 
     def start(self) -> Harness:
         cfg = self.config
+        self._stopping.clear()
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
         cfg.state_dir.chmod(0o700)  # keys, tokens and outputs: the harness user's only
         # werkzeug logs every request at INFO: the client polls every 5 s
@@ -204,12 +228,15 @@ class Harness:
         self._lock_fd = fd
 
     def stop(self) -> None:
+        self._stopping.set()  # ends status holds at once
         if self._http is not None:
             if self._http_thread is not None:
                 self._http.shutdown()
                 self._http_thread = None
             self._http.server_close()
             self._http = None
+        # Let calls being answered (threads of their own) finish before their state goes.
+        self.requests_in_flight.wait_idle(timeout=10)
         if self.retention is not None:
             self.retention.stop()
         if self.pool is not None:
@@ -493,7 +520,7 @@ class Harness:
             last = self._served.get(request_id)
         if hold > 0 and status["status"] not in st.TERMINAL and last == self._observed(status):
             deadline = time.monotonic() + hold
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and not self._stopping.is_set():
                 time.sleep(min(0.05, max(deadline - time.monotonic(), 0.0)))
                 status = self.status(request_id)
                 if self._observed(status) != last or status["status"] in st.TERMINAL:

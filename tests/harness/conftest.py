@@ -1,29 +1,21 @@
 """Fixtures for the harness tests: a SeaweedFS store, harnesses, and a servicex client setup.
 
-The harness under test is real throughout: a SeaweedFS server (one per session, reached as an
-external S3 endpoint), the embedded topcp code generator over HTTP, and the process runner with
-the emulator. The client is the unmodified servicex 3.3.1 ``deliver()``, configured by a
-servicex.yaml written into the test's own folder.
+The harness under test is real throughout: its own SeaweedFS, the embedded topcp code
+generator over HTTP, and the process runner with the emulator (a second SeaweedFS per session
+serves tests of the storage layer as an external S3 endpoint). The client is the unmodified
+servicex 3.3.1 ``deliver()``, configured by a servicex.yaml written into the test's folder.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from harness_helpers import input_dirs
 from topcp_harness.config import HarnessConfig, S3Settings
 from topcp_harness.seaweed import SeaweedServer
 from topcp_harness.server import Harness
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def input_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ...]:
-    """The folders the tests' inputs live in: pytest's temporary root and the shared data."""
-    shared = Path(os.environ.get("TOPCP_TESTDATA") or REPO_ROOT.parent / "shared" / "testdata")
-    return (tmp_path_factory.getbasetemp(), shared)
 
 
 @pytest.fixture(scope="session")
@@ -41,10 +33,11 @@ def seaweed(seaweed_server: SeaweedServer) -> S3Settings:
 
 
 @pytest.fixture(scope="session")
-def harness(tmp_path_factory: pytest.TempPathFactory, seaweed: S3Settings) -> Iterator[Harness]:
-    """A shared in-process harness: 2 workers, process runner, the session's S3."""
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    """A shared in-process harness as users run it: 2 workers, process runner, its own
+    SeaweedFS (so clients get per-request read-only keys)."""
     h = Harness(HarnessConfig(port=0, workers=2, state_dir=tmp_path_factory.mktemp("harness"),
-                              s3=seaweed, data_dirs=input_dirs(tmp_path_factory)))
+                              data_dirs=input_dirs(tmp_path_factory)))
     h.start()
     yield h
     h.stop()
