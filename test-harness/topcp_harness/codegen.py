@@ -110,7 +110,8 @@ class EmbeddedCodegen:
 
     def start(self) -> str:
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="codegen",
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.1}, name="codegen",
                                         daemon=True)
         self._thread.start()
         url = f"http://127.0.0.1:{self._server.server_port}"

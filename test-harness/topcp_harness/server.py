@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -172,22 +173,18 @@ class Harness:
             self.db = StateDB(cfg.state_dir / "state.sqlite")
             # A harness of this folder killed with SIGKILL may have left transforms running.
             reclaim_orphans(cfg.state_dir)
-            if cfg.s3 is None:
-                self._seaweed = SeaweedServer(cfg.state_dir / "s3", max_volumes=cfg.s3_volumes)
-                self.s3 = self._seaweed.start(readers=self.db.reader_keys())
-            else:
-                self.s3 = cfg.s3
-                log.warning("external S3 endpoint %s: clients get its keys as given (only the "
-                            "harness's own SeaweedFS makes read-only keys per request)",
-                            self.s3.url)
-            self.store = S3Store(self.s3)
-            self.store.ping()
-            if cfg.codegen_url:
-                self.codegen_url = cfg.codegen_url.rstrip("/")
-            else:
-                self._codegen = cg.EmbeddedCodegen()
-                self.codegen_url = self._codegen.start()
-            self.default_image = cfg.image or cg.default_image(self.codegen_url) or FALLBACK_IMAGE
+            # SeaweedFS takes seconds to come up (most of a start): the code generator is
+            # started meanwhile.
+            with ThreadPoolExecutor(1, thread_name_prefix="start") as background:
+                s3_ready = background.submit(self._start_store)
+                if cfg.codegen_url:
+                    self.codegen_url = cfg.codegen_url.rstrip("/")
+                else:
+                    self._codegen = cg.EmbeddedCodegen()
+                    self.codegen_url = self._codegen.start()
+                self.default_image = (cfg.image or cg.default_image(self.codegen_url)
+                                      or FALLBACK_IMAGE)
+                self.s3, self.store = s3_ready.result()
             seaweed = self._seaweed
             self.retention = Retention(
                 db=self.db, remove=self._remove,
@@ -202,7 +199,8 @@ class Harness:
             self._resume()
             self.retention.start()
             self.pool.start()
-            self._http_thread = threading.Thread(target=self._http.serve_forever, name="api",
+            self._http_thread = threading.Thread(target=self._http.serve_forever,
+                                                 kwargs={"poll_interval": 0.1}, name="api",
                                                  daemon=True)
             self._http_thread.start()
         except BaseException:
@@ -211,6 +209,20 @@ class Harness:
         log.info("topcp harness at %s (%d %s workers, S3 %s, code generator %s)", self.url,
                  cfg.worker_count, cfg.runner, self.s3.url, self.codegen_url)
         return self
+
+    def _start_store(self) -> tuple[S3Settings, S3Store]:
+        cfg = self.config
+        assert self.db is not None
+        if cfg.s3 is None:
+            self._seaweed = SeaweedServer(cfg.state_dir / "s3", max_volumes=cfg.s3_volumes)
+            s3 = self._seaweed.start(readers=self.db.reader_keys())
+        else:
+            s3 = cfg.s3
+            log.warning("external S3 endpoint %s: clients get its keys as given (only the "
+                        "harness's own SeaweedFS makes read-only keys per request)", s3.url)
+        store = S3Store(s3)
+        store.ping()
+        return s3, store
 
     def _lock_state_dir(self) -> None:
         """Refuse to share a state folder: two harnesses would both resume its requests."""
