@@ -155,7 +155,6 @@ class Harness:
         cfg = self.config
         self._stopping.clear()
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
-        cfg.state_dir.chmod(0o700)  # keys, tokens and outputs: the harness user's only
         # werkzeug logs every request at INFO: the client polls every 5 s
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         try:
