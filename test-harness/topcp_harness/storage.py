@@ -140,14 +140,18 @@ class S3Store:
 
 
 def key_works(settings: S3Settings, bucket: str, access_key: str, secret_key: str) -> bool:
-    """Whether the store lets these keys list ``bucket`` (a signed HEAD, no client made)."""
+    """Whether the store accepts these keys for ``bucket`` (a signed HEAD, no client made).
+
+    A missing bucket (404) counts as accepted: the key was checked before the bucket was.
+    """
     url = f"{settings.url}/{bucket}"
     req = AWSRequest(method="HEAD", url=url)
     S3SigV4Auth(Credentials(access_key, secret_key), "s3", "us-east-1").add_auth(req)
     try:
-        return requests.head(url, headers=dict(req.headers), timeout=(2, 10)).status_code == 200
+        code = requests.head(url, headers=dict(req.headers), timeout=(2, 10)).status_code
     except requests.RequestException:
         return False
+    return code in (200, 404)
 
 
 def weed_binary() -> str:

@@ -163,13 +163,20 @@ def test_outputs_have_short_scratch_names_whatever_the_object_name(tmp_path, poo
     assert f["object_name"] in store.sizes("name-req-0001")  # the S3 key is the ServiceX name
 
 
-def test_boto3s_own_upload_failure_becomes_a_storage_error(seaweed, tmp_path):
-    # S3UploadFailedError derives from Boto3Error, neither ClientError nor BotoCoreError
-    # (here: a key the store does not accept)
+@pytest.mark.parametrize("transfer", ["one PUT", "boto3 transfer"])
+def test_a_refused_upload_becomes_a_storage_error(seaweed, tmp_path, monkeypatch, transfer):
+    # boto3's transfer raises S3UploadFailedError, a Boto3Error: neither ClientError nor
+    # BotoCoreError, so the first harness let it through as an "internal harness error"
+    # (here the store refuses a key it does not know)
     from dataclasses import replace
 
+    from topcp_harness import storage
+
+    if transfer == "boto3 transfer":
+        monkeypatch.setattr(storage, "SINGLE_PUT_MAX", -1)
     store = S3Store(replace(seaweed, secret_key="not-the-secret"))
     out = tmp_path / "out.root"
     out.write_bytes(b"x" * 10)
-    with pytest.raises(StorageError, match="upload of x at .* failed: Failed to upload"):
+    expected = "Failed to upload" if transfer == "boto3 transfer" else "SignatureDoesNotMatch"
+    with pytest.raises(StorageError, match=f"upload of x at .* failed: .*{expected}"):
         store.upload("any-bucket", "x", out)
