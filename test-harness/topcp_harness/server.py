@@ -32,7 +32,7 @@ from . import __version__, pages
 from . import codegen as cg
 from . import state as st
 from .api import ApiError, create_api
-from .config import HarnessConfig, S3Settings
+from .config import HarnessConfig, S3Settings, is_loopback
 from .naming import object_name
 from .retention import Retention
 from .runners import DockerRunner, ProcessRunner, Runner
@@ -669,15 +669,18 @@ class Harness:
         s3 = self.s3.url if self.s3 is not None else "?"
         keys = ("one read-only key per request" if self._seaweed is not None
                 else "the store's own keys")
-        lines = [
-            f"topcp harness ready at {self.url}",
+        lines = [f"topcp harness ready at {self.url}"]
+        if not is_loopback(cfg.host):
+            lines.append(f"  bound to:     {cfg.host} (reachable from other machines)")
+        lines += [
             f"  workers:      {cfg.worker_count} ({cfg.runner} runner)",
             f"  state folder: {cfg.state_dir}",
             f"  data folders: {self.inputs.describe()}"
             + ("; remote URLs allowed" if cfg.allow_remote else "; remote URLs off"),
             f"  S3:           {s3} ({keys})",
-            "  auth:         " + ("token required (in the servicex.yaml below)"
-                                  if cfg.token else "none (loopback only)"),
+            "  auth:         " + ("token required (in the servicex.yaml below)" if cfg.token
+                                  else "none (loopback only)" if is_loopback(cfg.host)
+                                  else "none (--insecure-bind)"),
             f"  code gen:     {self.codegen_url}",
             "",
             "Put this in servicex.yaml (in your working directory) to use it:",
