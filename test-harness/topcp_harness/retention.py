@@ -24,7 +24,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from .state import StateDB
 
@@ -39,7 +38,7 @@ SWEEP_INTERVAL_S = 3600.0
 class Retention:
     """Deletes finished requests by age and when the object store runs out of volumes."""
 
-    def __init__(self, *, db: StateDB, remove: Callable[[str], None],
+    def __init__(self, *, db: StateDB, remove: Callable[[list[str]], None],
                  free_volumes: Callable[[], int | None], expire_days: float,
                  max_volumes: int | None = None,
                  in_use: Callable[[str], bool] = lambda _rid: False) -> None:
@@ -80,7 +79,8 @@ class Retention:
                     log.warning("object store: %d free volume(s) and no finished request left "
                                 "to delete; raise s3_volumes or delete transforms", free)
                     break
-                self._remove_all(batch, f"the object store had {free} free volume(s)")
+                if not self._remove_all(batch, f"the object store had {free} free volume(s)"):
+                    break
                 gone += [r["id"] for r in batch]
                 free = self.free_volumes()
         return gone
@@ -95,21 +95,19 @@ class Retention:
         if free < self.low_water:
             self._wake.set()
 
-    def _remove_all(self, reqs: list[dict], why: str) -> None:
-        if len(reqs) > 1:  # S3 and IAM calls wait on the store: do a few at once
-            with ThreadPoolExecutor(4, thread_name_prefix="retention") as pool:
-                list(pool.map(lambda r: self._remove(r, why), reqs))
-        elif reqs:
-            self._remove(reqs[0], why)
-
-    def _remove(self, req: dict, why: str) -> None:
+    def _remove_all(self, reqs: list[dict], why: str) -> bool:
+        if not reqs:
+            return True
         try:
-            self.remove(req["id"])
-            self.deleted += 1
+            self.remove([r["id"] for r in reqs])
+        except Exception:  # noqa: BLE001 - a stuck request must not stop the harness
+            log.exception("could not delete %d finished request(s)", len(reqs))
+            return False
+        self.deleted += len(reqs)
+        for req in reqs:
             log.info("deleted finished request %s (%s, finished %s): %s", req["id"],
                      req["title"], req["finish_time"], why)
-        except Exception:  # noqa: BLE001 - one stuck request must not stop the cleanup
-            log.exception("could not delete request %s", req["id"])
+        return True
 
     def start(self) -> None:
         self.expire()

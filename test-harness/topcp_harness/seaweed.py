@@ -183,7 +183,9 @@ class SeaweedServer:
         self._ports: dict[str, int] = {}
         self._keeper: threading.Thread | None = None
         self._slots: list[_Slot] = []  # the reader identities of this weed process
-        self._config_lock = threading.Lock()
+        self._config_lock = threading.Lock()  # one s3.json write + reload at a time
+        self._pending_lock = threading.Lock()  # guards _slots and _pending
+        self._pending: list[_Slot] = []  # grants not applied yet
 
     @property
     def data_dir(self) -> Path:
@@ -391,11 +393,13 @@ class SeaweedServer:
             "credentials": [{"accessKey": admin_key, "secretKey": admin_secret}],
             "actions": ["Admin", "Read", "Write", "List", "Tagging"],
         }]
-        for sl in self._slots:
+        with self._pending_lock:  # a consistent picture of every slot
+            slots = [(sl.name, sl.access, sl.secret, sl.bucket) for sl in self._slots]
+        for name, access, secret, bucket in slots:
             identities.append({
-                "name": sl.name,
-                "credentials": [{"accessKey": sl.access, "secretKey": sl.secret}],
-                "actions": [f"Read:{sl.bucket}", f"List:{sl.bucket}"] if sl.bucket else [],
+                "name": name,
+                "credentials": [{"accessKey": access, "secretKey": secret}],
+                "actions": [f"Read:{bucket}", f"List:{bucket}"] if bucket else [],
             })
         _write_private(self.root / "s3.json", json.dumps({"identities": identities}))
 
@@ -407,37 +411,55 @@ class SeaweedServer:
         """A key that can list ``bucket`` and read its objects, and nothing else.
 
         Returns once the S3 gateway accepts it (bounded), so the first download works.
+        Grants asked for while another is being applied go together into the next reload.
         """
         assert self.settings is not None, "SeaweedFS not started"
-        secret = secrets.token_urlsafe(30)
-        with self._config_lock:
+        with self._pending_lock:
             slot = next((sl for sl in self._slots if sl.bucket is None), None)
             if slot is None:
                 slot = _Slot(f"reader-{len(self._slots)}",
                              "R" + secrets.token_hex(10).upper(), "", None)
                 self._slots.append(slot)
-            slot.secret, slot.bucket = secret, bucket
-            self._write_identities()
-            self._reload()
-        deadline = time.monotonic() + KEY_PROPAGATION_S
-        while not key_works(self.settings, bucket, slot.access, secret):
-            if time.monotonic() > deadline:
-                self.revoke_readers([bucket])
-                raise StorageError(f"SeaweedFS did not take the read-only key of {bucket} "
-                                   f"within {KEY_PROPAGATION_S:.0f} s")
-            time.sleep(0.01)
-        return slot.access, secret
+            slot.secret, slot.bucket = secrets.token_urlsafe(30), bucket
+            self._pending.append(slot)
+        with self._config_lock:
+            with self._pending_lock:
+                batch, self._pending = self._pending, []
+            if batch:  # else an earlier holder of the lock has applied ours already
+                settings = self.settings
+                self._apply(lambda: all(key_works(settings, sl.bucket, sl.access, sl.secret)
+                                        for sl in batch if sl.bucket is not None),
+                            f"{len(batch)} read-only key(s)")
+            return slot.access, slot.secret
 
     def revoke_readers(self, buckets: list[str]) -> None:
-        """End these buckets' keys at once (one reload for all of them)."""
+        """End these buckets' keys (one reload for all of them); returns once they fail."""
         with self._config_lock:
-            gone = [sl for sl in self._slots if sl.bucket is not None and sl.bucket in buckets]
-            if not gone:
-                return
-            for sl in gone:  # a secret nobody has, and no actions
-                sl.secret, sl.bucket = secrets.token_urlsafe(30), None
-            self._write_identities()
-            self._reload()
+            with self._pending_lock:
+                gone = [sl for sl in self._slots if sl.bucket is not None and sl.bucket in buckets]
+                if not gone:
+                    return
+                old = [(sl.bucket, sl.access, sl.secret) for sl in gone]
+                for sl in gone:  # a secret nobody has, and no actions
+                    sl.secret, sl.bucket = secrets.token_urlsafe(30), None
+            self._apply(lambda: not any(key_works(self.settings, *k) for k in old),
+                        f"the revocation of {len(old)} key(s)")
+
+    def _apply(self, took_effect, what: str) -> None:
+        """Write s3.json, reload, and wait until ``took_effect()``; under the config lock.
+
+        One reload at a time, each seen to take effect before the next file is written: weed
+        reloads asynchronously, and a late reload of an older file would undo a newer grant or
+        revocation (SeaweedFS merges identities by name).
+        """
+        self._write_identities()
+        self._reload()
+        deadline = time.monotonic() + KEY_PROPAGATION_S
+        while not took_effect():
+            if time.monotonic() > deadline:
+                raise StorageError(f"SeaweedFS did not apply {what} within "
+                                   f"{KEY_PROPAGATION_S:.0f} s; see {self.root / 'weed.log'}")
+            time.sleep(0.01)
 
     # -- capacity ----------------------------------------------------------------------------
     def free_volumes(self) -> int | None:

@@ -186,7 +186,7 @@ class Harness:
                 self.s3, self.store = s3_ready.result()
             seaweed = self._seaweed
             self.retention = Retention(
-                db=self.db, remove=self._remove,
+                db=self.db, remove=self._remove_many,
                 free_volumes=seaweed.free_volumes if seaweed is not None else (lambda: None),
                 expire_days=cfg.expire_days,
                 max_volumes=cfg.s3_volumes if seaweed is not None else None,
@@ -609,14 +609,24 @@ class Harness:
 
     def _remove(self, request_id: str) -> None:
         """Delete a request entirely: its key, bucket (and so its volume), records, folder."""
-        assert self.db is not None
-        self._drop_bucket(request_id)
-        self.db.delete_request(request_id)
-        with self._served_lock:
-            self._served.pop(request_id, None)
-            self._last_asked.pop(request_id, None)
-        self._reader_locks.pop(request_id, None)
-        shutil.rmtree(RequestPaths(self.config.state_dir, request_id).root, ignore_errors=True)
+        self._remove_many([request_id])
+
+    def _remove_many(self, request_ids: list[str]) -> None:
+        """``_remove`` for several requests: one key revocation, buckets deleted in parallel."""
+        assert self.db is not None and self.store is not None
+        if self._seaweed is not None:
+            self._seaweed.revoke_readers(request_ids)  # keys first: no access during deletion
+        store = self.store
+        with ThreadPoolExecutor(min(4, len(request_ids)) or 1,
+                                thread_name_prefix="delete") as pool:
+            list(pool.map(store.delete_bucket, request_ids))
+        for rid in request_ids:
+            self.db.delete_request(rid)
+            with self._served_lock:
+                self._served.pop(rid, None)
+                self._last_asked.pop(rid, None)
+            self._reader_locks.pop(rid, None)
+            shutil.rmtree(RequestPaths(self.config.state_dir, rid).root, ignore_errors=True)
 
     def _dataset_json(self, row: dict[str, Any], with_files: bool) -> dict[str, Any]:
         files = json.loads(row["files"])

@@ -86,7 +86,10 @@ def _bad_inputs(folder: Path, good: Path) -> dict[str, Path]:
     mid = len(data) // 3
     middle.write_bytes(data[:mid] + bytes(rng.randrange(256) for _ in range(200_000))
                        + data[mid + 200_000:])
-    return {"truncated": truncated, "text": text, "middle": middle}
+    other = folder / "not_physlite.root"  # a ROOT file, but not a DAOD
+    with uproot.recreate(other) as f:
+        f["events"] = {"x": [1.0, 2.0, 3.0]}
+    return {"truncated": truncated, "text": text, "middle": middle, "other": other}
 
 
 def test_a_corrupt_input_among_good_ones_is_reported_with_its_cause(
@@ -104,13 +107,14 @@ def test_a_corrupt_input_among_good_ones_is_reported_with_its_cause(
     assert len(sample.files) == 2 and not sample.ok
     for f in sample.files:
         _check_ntuple(f)
-    assert (sample.failed_count, sample.total) == (3, 5)
+    assert (sample.failed_count, sample.total) == (4, 6)
     reasons = {Path(f.path).name: f.reason for f in sample.failed}
     assert set(reasons) == {p.name for p in bad.values()}
     assert "is not a readable ROOT file (file is truncated" in reasons["truncated.root"]
     assert "[exit 4: unreadable input]" in reasons["truncated.root"]
     assert "is not a readable ROOT file" in reasons["passwd.root"]
     assert "[exit 4: unreadable input]" in reasons["passwd.root"]
+    assert "is not PHYSLITE" in reasons["not_physlite.root"]
     # damage past the header only shows while reading: the reader's exception line, not the
     # last line of its multi-line message
     assert "DeserializationError: while reading" in reasons["corrupt_middle.root"]
@@ -119,7 +123,7 @@ def test_a_corrupt_input_among_good_ones_is_reported_with_its_cause(
     rid = sample.request_id
     failed = requests.get(f"{harness.url}/servicex/transformation/{rid}/results",
                           params={"status": "failure"}, timeout=10).json()["results"]
-    assert sorted(r["attempts"] for r in failed) == [1, 1, 1]
+    assert sorted(r["attempts"] for r in failed) == [1, 1, 1, 1]
 
     # the link servicex prints for the failed files resolves (werkzeug merges its '//')
     link = harness.url + "/transformation-request/" + f"/{rid}/results?status=failure"
