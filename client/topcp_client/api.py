@@ -6,7 +6,8 @@ remote round trip. These helpers run the code generator's own validator offline 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +33,24 @@ def validate(
     particle: str | Path | None = None,
     parton: str | Path | None = None,
     release: str | None = None,
+    on_note: Callable[[str], None] | None = None,
+    strict: bool | None = None,
 ) -> list[ConfigError]:
     """Validate TopCP config files offline; returns errors and warnings (empty = clean).
 
-    Positional files get their level from their name (``reco.yaml``...); keywords set it.
+    Keywords set a file's level; positional files get theirs from their name (``reco.yaml``,
+    ``my_particle.yaml``), else from the blocks they hold, else reco (``topcp_client.levels``).
+    ``on_note`` hears how a level was guessed; by default that is a ``UserWarning``.
+    ``strict`` reports warnings (what the schema's data cannot verify) as errors.
     """
     levels = assign_levels(
         [Path(p) for p in paths],
         reco=Path(reco) if reco else None,
         particle=Path(particle) if particle else None,
         parton=Path(parton) if parton else None,
+        on_note=on_note or (lambda note: warnings.warn(note, UserWarning, stacklevel=3)),
     )
-    return validate_files(levels, release=release)
+    return validate_files(levels, release=release, strict=strict)
 
 
 def _query_paths(query: Any) -> dict[str, Path]:

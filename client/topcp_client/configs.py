@@ -10,7 +10,7 @@ user actually edits.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from topcp_codegen.validation.errors import ConfigError
@@ -27,42 +27,42 @@ def canonical_name(level: str) -> str:
     return f"{level}.yaml"
 
 
-def level_from_filename(path: Path) -> str | None:
-    """``reco.yaml``/``reco.yml`` (any folder) -> ``reco``; anything else -> None."""
-    stem, suffix = path.stem.lower(), path.suffix.lower()
-    if suffix in (".yaml", ".yml") and stem in LEVELS:
-        return stem
-    return None
-
-
 def assign_levels(
     positional: Iterable[Path] = (),
     *,
     reco: Path | None = None,
     particle: Path | None = None,
     parton: Path | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> dict[str, Path]:
-    """Decide the level of every config file: explicit options win, else the file name.
+    """Decide the level of every config file: explicit options win, else ``levels.choose_level``
+    (the file name, else the blocks it holds, else reco); ``on_note`` hears how a level was
+    chosen when not from the name.
 
-    Raises ``UsageError`` for a file whose name says nothing about its level, for two files
-    claiming one level, and when no file is given at all.
+    Raises ``UsageError`` for two files claiming one level and when no file is given at all.
     """
+    from .levels import choose_level
+
     levels: dict[str, Path] = {}
     for level, path in (("reco", reco), ("particle", particle), ("parton", parton)):
         if path is not None:
             levels[level] = Path(path)
     for path in positional:
         path = Path(path)
-        level = level_from_filename(path)
-        if level is None:
-            raise UsageError(
-                f"{path}: cannot tell which level this config is for; name it reco.yaml, "
-                f"particle.yaml or parton.yaml, or pass it with --reco/--particle/--parton"
-            )
+        try:
+            text: str | None = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = None  # read_configs reports it, with the reason
+        choice = choose_level(path, text)
+        level = choice.level
         if level in levels and levels[level] != path:
             raise UsageError(
                 f"two {level}-level configs given: {levels[level]} and {path}; pass only one"
+                + ("" if choice.source == "name" else
+                   f" (the level of {path} was guessed: name it with --reco/--particle/--parton)")
             )
+        if choice.note and on_note is not None:
+            on_note(choice.note)
         levels[level] = path
     if not levels:
         raise UsageError("no config file given; pass at least a reco.yaml (or --reco FILE)")
@@ -91,6 +91,7 @@ def validate_texts(
     *,
     display_names: Mapping[str, str] | None = None,
     release: str | None = None,
+    strict: bool | None = None,
 ) -> list[ConfigError]:
     """Run the shared validator on level -> YAML text; errors name ``display_names[level]``.
 
@@ -100,7 +101,7 @@ def validate_texts(
     from topcp_codegen.validation import validate as _validate
 
     by_file = {canonical_name(level): text for level, text in texts.items()}
-    errors = _validate(by_file, release=release)
+    errors = _validate(by_file, release=release, strict=strict)
     names = {canonical_name(level): (display_names or {}).get(level) for level in texts}
     out = []
     for err in errors:
@@ -109,11 +110,16 @@ def validate_texts(
     return out
 
 
-def validate_files(levels: Mapping[str, Path], *, release: str | None = None) -> list[ConfigError]:
-    """Read and validate config files given as level -> path; errors name the user's paths."""
+def validate_files(levels: Mapping[str, Path], *, release: str | None = None,
+                   strict: bool | None = None) -> list[ConfigError]:
+    """Read and validate config files given as level -> path; errors name the user's paths.
+
+    ``strict``: report warnings (what our data cannot verify) as errors.
+    """
     texts = read_configs(levels)
     return validate_texts(
-        texts, display_names={lvl: str(p) for lvl, p in levels.items()}, release=release
+        texts, display_names={lvl: str(p) for lvl, p in levels.items()}, release=release,
+        strict=strict,
     )
 
 

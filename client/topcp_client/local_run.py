@@ -10,7 +10,7 @@ either complete or absent.
 
 from __future__ import annotations
 
-import shutil
+import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -102,47 +102,79 @@ def build_bundle(query: Mapping[str, object], dest: Path, *, image: str | None =
     return unpack_bundle(generated.zip_bytes, dest)
 
 
-def docker_command(
-    image: str, bundle_dir: Path, input_path: str, output: Path, *, docker: str = "docker",
-    fmt: str = "root-file",
-) -> list[str]:
-    """argv for one ``docker run`` of the science image on one file (no shell involved)."""
-    argv = [
-        docker, "run", "--rm", "--network", "host",
-        "-v", f"{Path(bundle_dir).resolve()}:{DOCKER_GENERATED}:ro",
-        "-v", f"{output.parent.resolve()}:{DOCKER_OUTPUT}",
-    ]
+def docker_spec(
+    image: str, bundle_dir: Path, input_path: str, output: Path, *, fmt: str = "root-file",
+    user: str | None = None,
+) -> dict[str, object]:
+    """Keyword arguments of the Docker SDK's ``containers.run`` for one file (no shell).
+
+    Mounted like a transformer pod: the bundle read-only at /generated, the output folder at
+    /servicex/output, a local input read-only at /servicex/input/<name> (URLs are passed as
+    they are). ``user`` (default: the caller's uid:gid) owns what the container writes, so the
+    outputs belong to whoever ran ``topcp-sx run``; the science images run as any uid.
+    """
+    volumes: dict[str, dict[str, str]] = {
+        str(Path(bundle_dir).resolve()): {"bind": DOCKER_GENERATED, "mode": "ro"},
+        str(output.parent.resolve()): {"bind": DOCKER_OUTPUT, "mode": "rw"},
+    }
     if "://" in input_path:
         container_input = input_path
     else:
         src = Path(input_path).resolve()
         container_input = f"{DOCKER_INPUT}/{src.name}"
-        argv += ["-v", f"{src}:{container_input}:ro"]
-    argv += [
-        image, "python3", f"{DOCKER_GENERATED}/transform_single_file.py",
-        container_input, f"{DOCKER_OUTPUT}/{output.name}", fmt,
-    ]
-    return argv
+        volumes[str(src)] = {"bind": container_input, "mode": "ro"}
+    return {
+        "image": image,
+        "command": ["python3", f"{DOCKER_GENERATED}/transform_single_file.py",
+                    container_input, f"{DOCKER_OUTPUT}/{output.name}", fmt],
+        "network_mode": "host",
+        "volumes": volumes,
+        "user": user if user is not None else f"{os.getuid()}:{os.getgid()}",
+        "detach": True,
+    }
 
 
-def check_docker(docker: str = "docker") -> str:
-    """Path of a working docker CLI with a reachable engine, or a UsageError saying what is wrong."""
-    import subprocess
+def docker_client():
+    """A Docker SDK client for the engine ``DOCKER_HOST`` names, or a UsageError saying why not."""
+    import docker.errors
 
-    exe = shutil.which(docker)
-    if exe is None:
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except docker.errors.DockerException as exc:
         raise UsageError(
-            f"--runner docker: '{docker}' is not installed or not on PATH; "
-            "use --runner process (the default) or install Docker"
-        )
-    done = subprocess.run([exe, "info", "--format", "{{.ServerVersion}}"], capture_output=True,
-                          text=True, timeout=30, check=False)
-    if done.returncode != 0:
-        raise UsageError(
-            "--runner docker: the Docker engine is not reachable "
-            f"({(done.stderr or done.stdout).strip()[:200]}); start it or use --runner process"
-        )
-    return exe
+            f"--runner docker: the Docker engine is not reachable ({str(exc)[:200]}); "
+            "start it (or set DOCKER_HOST) or use --runner process"
+        ) from None
+    return client
+
+
+def run_in_container(client, spec: Mapping[str, object],
+                     on_line: Callable[[str], None] | None = None) -> tuple[int, list[str]]:
+    """Run one container to its end: (exit code, output lines), the container removed after.
+
+    Like ``docker run --rm`` but with the SDK: create + start, follow the merged stdout/stderr
+    line by line, wait for the exit code, remove the container by its ID whatever happened.
+    """
+    container = client.containers.run(**spec)
+    lines: list[str] = []
+    try:
+        pending = b""
+        for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            for raw in complete:
+                lines.append(raw.decode("utf-8", "replace").rstrip("\r"))
+                if on_line:
+                    on_line(lines[-1])
+        if pending:
+            lines.append(pending.decode("utf-8", "replace").rstrip("\r"))
+            if on_line:
+                on_line(lines[-1])
+        code = int(container.wait()["StatusCode"])
+    finally:
+        container.remove(force=True, v=True)
+    return code, lines
 
 
 def summarize_output(path: Path) -> tuple[int | None, dict[str, int]]:
@@ -168,18 +200,18 @@ def summarize_output(path: Path) -> tuple[int | None, dict[str, int]]:
 
 def _run_one(
     item: str, out: Path, bundle_dir: Path, *, runner: str, image: str | None,
-    on_line: Callable[[str], None] | None,
+    on_line: Callable[[str], None] | None, client: object = None,
 ) -> FileResult:
     from topcp_science.local_runner import parse_outcome, run_transform
 
     if runner == "docker":
-        import subprocess
-
-        argv = docker_command(image or "", bundle_dir, item, out)
         t0 = time.monotonic()
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
-        lines = (done.stdout + done.stderr).splitlines()
-        outcome = parse_outcome(done.returncode, lines, time.monotonic() - t0)
+        try:
+            code, lines = run_in_container(client or docker_client(),
+                                           docker_spec(image or "", bundle_dir, item, out), on_line)
+        except Exception as exc:  # docker.errors.*: image missing, engine gone mid-run...
+            code, lines = 125, [f"ERROR: docker: {type(exc).__name__}: {exc}"]
+        outcome = parse_outcome(code, lines, time.monotonic() - t0)
     else:
         outcome = run_transform(bundle_dir, item, out, on_line=on_line)
     result = FileResult(item, out, outcome.ok and out.is_file(), events_in=outcome.events,
@@ -233,8 +265,7 @@ def run_local(
     problems = validate_texts(texts, display_names={k: str(v) for k, v in configs.items()})
     if only_errors(problems):
         raise ConfigValidationError(problems)
-    if runner == "docker":
-        check_docker()
+    client = docker_client() if runner == "docker" else None  # a usage error now, not per file
     query = build_query(texts, max_events=max_events, systematics=systematics,
                         no_filter=no_filter)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -247,7 +278,7 @@ def run_local(
                 if on_start:
                     on_start(item)
                 futures[pool.submit(_run_one, item, out, bundle_dir, runner=runner,
-                                    image=image, on_line=None)] = item
+                                    image=image, on_line=None, client=client)] = item
             for fut in as_completed(futures):
                 item = futures[fut]
                 try:

@@ -41,7 +41,10 @@ DEFAULTS: dict[str, Any] = {"max_events": -1, "no_systematics": True, "no_filter
 MAX_EVENTS_LIMIT = 2**63 - 1
 #: Nesting allowed inside a YAML mapping sent in parsed form (real configs use < 10 levels).
 MAX_MAPPING_DEPTH = 64
-MAX_IMAGE_LENGTH = 512
+#: The ServiceX app stores a request's transformer image in ``requests.image VARCHAR(128)``
+#: (servicex_app models.py, ssl-hep/ServiceX 2024-10 line 176 and the 2026 @036b2e5): a longer
+#: reference would end in a database error (500) after validation.
+MAX_IMAGE_LENGTH = 128
 
 
 class QueryError(Exception):
@@ -176,7 +179,10 @@ def parse_query(code: str | Mapping[str, Any]) -> TopCPRequest:
     """Check a TopCP query (JSON text or an already-decoded object) and normalise it.
 
     Missing option keys take servicex 3.3.1's defaults (``max_events`` -1, ``no_systematics``
-    true, ``no_filter`` false), and so does an explicit null (the client's fields are Optional).
+    true, ``no_filter`` false). An explicit null means what it means to upstream's TopCP code
+    generator (query_translate.py: "ensure None entries are ignored"): the option is not passed
+    to runTop_el.py, so runTop_el.py's own default holds: all events, systematics ON, filter
+    on. (servicex 3.3.1 sends null only when the user passes None.)
     Raises :class:`QueryError` listing every problem found.
     """
     if isinstance(code, str):
@@ -246,6 +252,8 @@ def parse_query(code: str | Mapping[str, Any]) -> TopCPRequest:
     for flag in ("no_systematics", "no_filter"):
         value = data.get(flag)
         if value is None:
+            if flag in data:  # explicit null: no --no-systematics / --no-filter, as upstream
+                options[flag] = False
             continue
         if isinstance(value, bool):
             options[flag] = value
@@ -259,9 +267,14 @@ def parse_query(code: str | Mapping[str, Any]) -> TopCPRequest:
         if not isinstance(image, str):
             problems.append(f"image: expected a string, got {json_type_name(image)}")
             image = None
-        elif not image.strip() or len(image) > MAX_IMAGE_LENGTH:
+        elif not image.strip():
+            problems.append("image: expected a Docker image reference, got an empty string")
+            image = None
+        elif len(image) > MAX_IMAGE_LENGTH:
             problems.append(
-                f"image: expected a Docker image reference of 1 to {MAX_IMAGE_LENGTH} characters"
+                f"image: {len(image)} characters is longer than the {MAX_IMAGE_LENGTH} that "
+                "ServiceX stores for a transformer image; use a shorter reference (a tag "
+                "rather than a digest, or a shorter registry path)"
             )
             image = None
 

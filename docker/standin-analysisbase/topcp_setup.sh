@@ -7,3 +7,5 @@ if [ -z "${AnalysisBase_DIR:-}" ]; then
 fi
 export TopCPToolkit_DIR=/TopCPToolkit/build/x86_64-el9-gcc13-opt
 export PATH="$TopCPToolkit_DIR/bin:$PATH"
+# the stand-in TopCPToolkit python package (what AddConfigBlocks imports)
+export PYTHONPATH="$TopCPToolkit_DIR/python${PYTHONPATH:+:$PYTHONPATH}"

@@ -1,12 +1,12 @@
 #!/bin/sh
-# The non-root account science containers run as, and the directories a ServiceX pod (or our
-# harness, or servicex-local) mounts or writes, owned by it:
-#   /servicex/output (shared with the sidecar), /generated (bundle, read-only mount),
-#   /tmp/grid-security (proxy-exporter.sh copies the proxy there), the home/work dir.
+# The account science containers run as (uid 0, root, by default: see science/Dockerfile), and
+# the directories a ServiceX pod (or our harness, or servicex-local) mounts or writes, owned by
+# it: /servicex/output (shared with the sidecar), /generated (bundle, read-only mount),
+# /tmp/grid-security (proxy-exporter.sh copies the proxy there), the home/work dir.
 # AnalysisBase images already have a user with uid 1000 ("atlas"); reuse whatever account owns
 # the uid rather than fail.
 set -eu
-uid="${1:-1000}"
+uid="${1:-0}"
 name="${2:-topcp}"
 if ! getent passwd "$uid" >/dev/null 2>&1; then
     if command -v useradd >/dev/null 2>&1; then
@@ -21,7 +21,12 @@ home="$(getent passwd "$uid" | cut -d: -f6)"
 mkdir -p /servicex/output /generated /tmp/grid-security "$home"
 chown "$user:$group" /servicex/output /tmp/grid-security "$home"
 chmod 0755 /servicex/output /generated "$home"
-chmod 0700 /tmp/grid-security
+if [ "$uid" = 0 ]; then
+    # root's image may still be run as any uid (OpenShift-style): let that uid place its proxy
+    chmod 1777 /tmp/grid-security
+else
+    chmod 0700 /tmp/grid-security
+fi
 # The science runtime writes scratch space under $TMPDIR (default /tmp); keep /tmp sticky.
 chmod 1777 /tmp
 # A stable path for Dockerfiles: /home/science -> the account's home.

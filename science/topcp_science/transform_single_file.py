@@ -11,8 +11,14 @@ library only and keeps to Python 3.9 syntax. Everything it needs comes from its 
 Why a wrapper at all: the upstream image sets ATLAS up only in ``~/.bashrc`` (which ServiceX's
 ``bash -c`` never reads), runs concurrent jobs in one ``$TMPDIR`` although ``runTop_el.py`` uses
 fixed temporary names, reports failures as a bare traceback and prints no event count. This
-script sets the environment up itself, isolates every call, verifies the output, reports one
-``ERROR`` line with the cause and prints the ``Transform stats`` line ServiceX's sidecar parses.
+script sets the environment up itself, isolates every call, verifies the output and ends its
+log (which the sidecar tees to ``<request>/abc.log``) with the lines the sidecar's
+``RawUprootStats`` parser reads (ssl-hep/ServiceX transformer_sidecar, raw_uproot_stats.py,
+v1.5.0+ 2024-09 and 2025-26): on success exactly one ``Transform stats: Total Events: N,
+resulting file size S`` line (N counts each input event once however many levels ran; S is
+the output's size); on failure a ``TopCPTransformException: <cause>`` line, which that parser
+reports as the file's error, then our ``ERROR: <cause> [exit N: ...]`` line. runTop_el.py's own
+output, EventLoop's ``Processing events`` lines included, is relayed unchanged.
 
 Exit codes and environment variables are documented in ``docs/science.md`` and in ``EXIT_CODES``.
 """
@@ -68,6 +74,9 @@ EXIT_CODES = {
 ROOT_FORMATS = ("root-file", "root", "root_ttree")
 LEVELS = ("reco", "particle", "parton")
 OUTPUT_NAME = "output"  # runTop_el.py -o; it writes <name>.root
+# runTop_el.py -t: the config folder in the work dir. A name no TopCPToolkit or athena data
+# folder uses, so PathResolver's CALIBPATH search could never substitute another config for it.
+CONFIG_DIR_NAME = "servicex_topcp_config"
 DEFAULT_TIMEOUT_S = 6 * 3600.0
 DEFAULT_KILL_GRACE_S = 10.0
 DEFAULT_RELEASE_SETUP = "/release_setup.sh"
@@ -110,21 +119,32 @@ class Interrupted(Exception):
 # Output helpers: our lines never contain the word ERROR except the final one (see docs)
 # --------------------------------------------------------------------------------------------
 def say(message: str) -> None:
-    """Print one informational line of ours.
+    r"""Print one informational line of ours.
 
-    ServiceX's TopCPStats takes the *first* line matching ERROR as the file's error text, so
-    our own informational lines must never contain that word (a user path could).
+    Our informational lines never contain the word ERROR (a user path could): the only such
+    line of ours is the final one, which ``local_runner`` and the harness pick out, and
+    ServiceX's TopCPStats (2025) would take the *first* ERROR line as the file's error. They
+    start with ``topcp-transform:``, so RawUprootStats' ``^\S*Error`` / ``^\S*Exception``
+    never match them either.
     """
     text = message.replace("ERROR", "error").replace("\n", " ")
     sys.stdout.write(PREFIX + text + "\n")
     sys.stdout.flush()
 
 
-def fail_line(code: int, message: str) -> str:
+#: Starts the line the sidecar's RawUprootStats takes as the file's error: it reports the first
+#: line matching ``^\S*Exception.*`` (raw_uproot_stats.py, ServiceX v1.5.1+; v1.5.0 matched
+#: ``.*Exception.*``), and runTop_el.py's log has no such line of its own.
+SIDECAR_ERROR_PREFIX = "TopCPTransformException: "
+
+
+def fail_lines(code: int, message: str) -> list[str]:
+    """The two closing lines of a failed call: the sidecar's error line, then our ERROR line."""
     text = " ".join(message.split())
     if len(text) > 600:
         text = text[:597] + "..."
-    return "ERROR: " + text + " [exit " + str(code) + ": " + EXIT_CODES.get(code, "signal") + "]"
+    summary = text + " [exit " + str(code) + ": " + EXIT_CODES.get(code, "signal") + "]"
+    return [SIDECAR_ERROR_PREFIX + summary, "ERROR: " + summary]
 
 
 def env_float(env: dict, name: str, default: float) -> float:
@@ -525,8 +545,15 @@ def resolve_runner(env: dict) -> Runner:
     )
 
 
-def build_command(manifest: Manifest, config_dir: str) -> list[str]:
-    """runTop_el.py options for this bundle (see docs/science.md)."""
+def build_command(manifest: Manifest, config_dir: str = CONFIG_DIR_NAME) -> list[str]:
+    """runTop_el.py options for this bundle (see docs/science.md).
+
+    ``-t`` names the config folder relative to the work dir (runTop_el.py's cwd), as upstream
+    passes ``-t customConfig``: TopCPToolkit's ``makeTextBasedSequence`` asks PathResolver for
+    ``<name>/<level>.yaml``, and every PathResolver version looks in the current directory
+    first (athena PathResolver.cxx: the boost version tries the name as given, the 2025
+    std::filesystem version searches ``./`` before CALIBPATH), so no absolute path is needed.
+    """
     args = ["-i", "input.txt", "-o", OUTPUT_NAME, "-t", config_dir]
     if manifest.max_events >= 0:
         args += ["-e", str(manifest.max_events)]
@@ -719,6 +746,7 @@ class LogScan:
         self.chunks: dict[tuple[str, int], int] = {}
         self.config_error: str | None = None
         self.exception: str | None = None
+        self.first_error: str | None = None  # EventLoop's first ERROR line names the cause
         self.setup_problem: str | None = None
         self.first_error: str | None = None  # the child's first "ERROR..." line
         self.tail: list[str] = []
@@ -739,8 +767,8 @@ class LogScan:
         stripped = line.strip()
         if EXCEPTION_RE.match(stripped):
             self.exception = stripped
-        if self.first_error is None and stripped.startswith("ERROR"):
-            self.first_error = stripped  # a multi-line message: its first line says what failed
+        if self.first_error is None and "ERROR" in stripped:
+            self.first_error = stripped
         if stripped.startswith("topcp-setup: ") and "=" not in stripped:
             self.setup_problem = stripped[len("topcp-setup: ") :]
         if stripped:
@@ -854,23 +882,39 @@ def verify_output(path: str, trees_by_level: dict, hadd_text: str) -> list[RootK
     return keys
 
 
+# The temporary name beside the output is short and independent of the output's name: the
+# sidecar names outputs after the input path with up to exactly 255 characters (NAME_MAX;
+# transformer.py hash_path, ssl-hep/ServiceX 2024-10 lines 444-462, unchanged in 2025-26),
+# so anything longer than the output name itself would fail with ENAMETOOLONG.
+TEMP_PREFIX = ".topcp-"
+TEMP_SUFFIX = ".part"
+
+
 def move_atomically(src: str, dest: str) -> None:
+    """Put ``src`` at ``dest`` in one rename, so the sidecar never sees a partial output."""
     directory = os.path.dirname(dest)
-    fd, tmp = tempfile.mkstemp(
-        prefix="." + os.path.basename(dest) + ".", suffix=".part", dir=directory
-    )
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=directory)
     os.close(fd)
     try:
         try:
             os.replace(src, tmp)
         except OSError:  # another file system: copy beside the target, then rename
             shutil.copyfile(src, tmp)
-            shutil.copymode(src, tmp)  # not mkstemp's 600: the sidecar must read it
+        # The sidecar, another uid (1001) than ours, uploads the file: a plain file's mode under
+        # our umask (0644 with the pod's 022), whatever runTop_el.py's writer left (a mkstemp
+        # file is 0600, and so was the copy's temporary file).
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, dest)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def events_from_output(path: str, keys: list[RootKey], trees_by_level: dict) -> int:
@@ -961,7 +1005,7 @@ def transform(argv: list[str], env: dict) -> int:
     keep = env_flag(env, "TOPCP_KEEP_WORKDIR")
     try:
         tmpdir = os.path.join(workdir, "tmp")
-        config_dir = os.path.join(workdir, "config")
+        config_dir = os.path.join(workdir, CONFIG_DIR_NAME)
         os.mkdir(tmpdir)
         os.mkdir(config_dir)
         for level, yaml_path in manifest.levels.items():
@@ -972,7 +1016,7 @@ def transform(argv: list[str], env: dict) -> int:
         child_env["TMPDIR"] = tmpdir
         child_env.pop("BASH_ENV", None)  # the setup must not depend on it (see docs)
         prepare_x509(child_env, workdir)
-        args = build_command(manifest, config_dir)
+        args = build_command(manifest, CONFIG_DIR_NAME)
         say(f"work dir {workdir}; running: runTop_el.py {' '.join(args)}")
         returncode, scan = run_child(runner.prefix + args, workdir, child_env, timeout, grace)
 
@@ -997,7 +1041,13 @@ def transform(argv: list[str], env: dict) -> int:
                     why += " (out of memory?)"
             else:
                 why = f"runTop_el.py failed with exit code {returncode}"
-            detail = scan.exception or scan.first_error or (scan.tail[-1] if scan.tail else "no output")
+            # EventLoop logs the cause as its first ERROR line; the Python exception that
+            # follows (runTop_el.py's "output.root was not successfully created") is a result.
+            detail = scan.first_error or scan.exception or (
+                scan.tail[-1] if scan.tail else "no output"
+            )
+            if scan.first_error and scan.exception and scan.exception not in scan.first_error:
+                detail += "; then " + scan.exception
             raise TransformError(EXIT_CRASH, why + ": " + detail)
         produced = os.path.join(workdir, OUTPUT_NAME + ".root")
         if not os.path.isfile(produced):
@@ -1051,7 +1101,7 @@ def main(argv: list[str] | None = None) -> int:
             code = 128 + exc.signum
             message = f"terminated by {signal.Signals(exc.signum).name}; runTop_el.py's process group was killed"
         STATE.finishing = True  # a late signal must not break the ERROR line
-        sys.stdout.write(fail_line(code, message) + "\n")
+        sys.stdout.write("".join(line + "\n" for line in fail_lines(code, message)))
         sys.stdout.flush()
         return code
     finally:

@@ -9,7 +9,9 @@ if ! mkdir -p "$TOPCP_HARNESS_STATE_DIR" 2>/dev/null || [ ! -w "$TOPCP_HARNESS_S
          "on the host: mkdir -p DIR && chown $(id -u) DIR (TOPCP_STATE_DIR in .env)" >&2
     exit 1
 fi
-if [ "${TOPCP_HARNESS_RUNNER:-docker}" = docker ] && ! docker version >/dev/null 2>&1; then
+# The docker runner drives the engine with the Docker SDK for Python (no CLI in this image).
+if [ "${TOPCP_HARNESS_RUNNER:-docker}" = docker ] \
+        && ! python3 -c 'import docker; docker.from_env(timeout=10).ping()' >/dev/null 2>&1; then
     gid="$(stat -c %g /var/run/docker.sock 2>/dev/null || echo '?')"
     echo "harness: the docker runner cannot reach the engine through /var/run/docker.sock" \
          "(uid $(id -u), groups $(id -G)); mount the socket and set TOPCP_DOCKER_GID=$gid" >&2

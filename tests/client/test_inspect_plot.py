@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import numpy as np
 import pytest
+import uproot
 from conftest import TOPCP_SX
 from ntuple_factory import JES, PRW, SYSTEMATICS
 from topcp_client import inspect_file, plot_branch
@@ -23,7 +25,7 @@ def test_inspect_lists_systematics_of_emulator_output(emulated_outputs):
     assert res.exit_code == 0, res.output
     assert "Emulated output" in res.stdout
     assert "TTree 'reco': 100 entries" in res.stdout
-    assert "JET_EnergyScale__1up" in res.stdout and "NOSYS" in res.stdout
+    assert "JET_EffectiveNP_Modelling1__1up" in res.stdout and "NOSYS" in res.stdout
     assert "CutBookkeeper" in res.stdout and "cflow_" in res.stdout
 
 
@@ -71,10 +73,10 @@ def test_inspect_bad_file_is_a_clear_error(tmp_path):
 def test_plot_emulator_output_with_variations(emulated_outputs, tmp_path):
     png = tmp_path / "jet_pt.png"
     res = runner.invoke(app, ["plot", str(emulated_outputs["rntuple"]), "--branch",
-                              "jet_pt_NOSYS", "--syst", "JET_EnergyScale", "-o", str(png)])
+                              "jet_pt_NOSYS", "--syst", "JET_EffectiveNP_Modelling1", "-o", str(png)])
     assert res.exit_code == 0, res.output
     assert png.read_bytes()[:8] == PNG_MAGIC
-    for name in ("NOSYS", "JET_EnergyScale__1up", "JET_EnergyScale__1down"):
+    for name in ("NOSYS", "JET_EffectiveNP_Modelling1__1up", "JET_EffectiveNP_Modelling1__1down"):
         assert f"{name}: " in res.stdout
     assert not list(tmp_path.glob(".*tmp*"))
 
@@ -123,7 +125,75 @@ def test_plot_errors_name_what_exists(fake_ntuple, tmp_path):
 def test_plot_real_subprocess(emulated_outputs, tmp_path):
     png = tmp_path / "met.png"
     done = subprocess.run([str(TOPCP_SX), "plot", str(emulated_outputs["ttree"]), "--branch",
-                           "met_met_NOSYS", "--syst", "JET_EnergyScale", "-o", str(png)],
+                           "met_met_NOSYS", "--syst", "JET_EffectiveNP_Modelling1", "-o", str(png)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert png.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_inspect_collapses_the_318_generator_weights_of_the_ttree_sample(emulated_outputs):
+    """The Run-2 TTree file stores 319 MC weights and no names: GEN_w001 ... GEN_w318."""
+    res = runner.invoke(app, ["inspect", str(emulated_outputs["ttree"])])
+    assert res.exit_code == 0, res.output
+    text = res.stdout
+    assert re.search(r"Systematics \(\d+, 318 of them generator weights\)", text)
+    # once per list, as a count and a range; no weight listed one by one
+    assert text.count("+ 318 generator weights GEN_w001 ... GEN_w318 (numbered") == 2
+    assert "GEN_w002" not in text and "GEN_w317" not in text
+    assert "JET_EffectiveNP_Modelling1__1up" in text  # kinematic systematics are still listed
+    assert "CutBookkeepers of DSID 700322, run 300000 (319, 318 for generator weights)" in text
+    assert "CutBookkeeper_700322_300000_NOSYS" in text
+    assert "318 x GEN_w001 ... GEN_w318" in text
+    assert "CutBookkeeper_700322_300000_GEN_w001" not in text
+
+
+def test_inspect_all_lists_every_weight_and_bookkeeper(emulated_outputs):
+    res = runner.invoke(app, ["inspect", str(emulated_outputs["ttree"]), "--all"])
+    assert res.exit_code == 0, res.output
+    listed = [f"GEN_w{i:03d}" for i in range(1, 319)]
+    assert all(res.stdout.count(name) >= 3 for name in listed)  # both lists and its bookkeeper
+    assert "CutBookkeeper_700322_300000_GEN_w318" in res.stdout
+    assert "generator weights GEN_w001 ..." not in res.stdout
+
+
+def test_inspect_json_keeps_every_weight_and_the_collapsed_summary(emulated_outputs,
+                                                                   testdata):
+    report = json.loads(runner.invoke(app, ["inspect", str(emulated_outputs["rntuple"]),
+                                            "--json"]).stdout)
+    gen = report["systematics"]["generator_weights"]["from_listOfSystematics"]
+    listed = [s for s in report["systematics"]["from_listOfSystematics"] if s.startswith("GEN_")]
+    assert gen["names"] == listed and gen["count"] == len(listed)
+    assert (gen["first"], gen["last"]) == (listed[0], listed[-1])
+    if testdata.rntuple_is_real:  # the mc23 ttbar file names its 194 weights in MetaData
+        assert gen["count"] == 193 and not gen["numbered"] and gen["first"] == "GEN_Default"
+    else:  # the RNTuple made from the TTree file: same 319 unnamed weights
+        assert gen["count"] == 318 and gen["numbered"]
+    bookkeepers = [c for c in report["cutflows"] if c["name"].startswith("CutBookkeeper_")]
+    assert len(bookkeepers) == gen["count"] + 1
+
+
+def test_named_weights_show_their_first_names_and_the_last(tmp_path):
+    from ntuple_factory import labelled_th1
+    from rich.console import Console
+    from topcp_client.inspect_output import bookkeeper_groups, render
+
+    names = ["GEN_MUR05_MUF1_PDF260000", "GEN_MUR2_MUF1_PDF260000", "GEN_MUR1_MUF05_PDF260000",
+             "GEN_MUR1_MUF2_PDF260000", "GEN_MUR1_MUF1_PDF260001"]
+    path = tmp_path / "named.root"
+    with uproot.recreate(path) as f:
+        f["listOfSystematics"] = labelled_th1("listOfSystematics", ["NOSYS", *names], [1.0] * 6)
+        for i, sys in enumerate(["NOSYS", *names]):
+            name = f"CutBookkeeper_601229_450000_{sys}"
+            f[name] = labelled_th1(name, ["N", "sumw", "sumw2"], [100.0, 10.0 + i, 100.0])
+    report = inspect_file(path)
+    console = Console(record=True, width=300)
+    render(report, console)
+    text = console.export_text()
+    assert ("+ 5 generator weights GEN_MUR05_MUF1_PDF260000, GEN_MUR2_MUF1_PDF260000, "
+            "GEN_MUR1_MUF05_PDF260000 ... GEN_MUR1_MUF1_PDF260001 (named as in the sample") in text
+    assert "GEN_MUR1_MUF2_PDF260000" not in text
+    (group,) = bookkeeper_groups(report["cutflows"])
+    assert group.rows == [("CutBookkeeper_601229_450000_NOSYS", [100.0, 10.0, 100.0])]
+    assert (group.generator_min, group.generator_max) == ([100.0, 11.0, 100.0],
+                                                          [100.0, 15.0, 100.0])
+    assert "11 .. 15" in text

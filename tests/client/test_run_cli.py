@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -9,7 +10,7 @@ import uproot
 from conftest import TOPCP_SX
 from topcp_client import ConfigValidationError, UsageError, run_local
 from topcp_client.cli import app
-from topcp_client.local_run import docker_command, output_name, plan_outputs
+from topcp_client.local_run import docker_spec, output_name, plan_outputs
 from typer.testing import CliRunner
 
 runner = CliRunner()
@@ -93,26 +94,32 @@ def test_output_names():
         plan_outputs(["root://a//x/f.root", "root://b//y/f.root"], __import__("pathlib").Path("o"))
 
 
-def test_docker_command_is_an_argv_list_with_the_pod_mounts(tmp_path, physlite_ttree):
-    argv = docker_command("img:tag", tmp_path / "gen", str(physlite_ttree),
-                          tmp_path / "out" / "x.root")
-    assert argv[:5] == ["docker", "run", "--rm", "--network", "host"]
-    assert f"{(tmp_path / 'gen').resolve()}:/generated:ro" in argv
-    assert f"{(tmp_path / 'out').resolve()}:/servicex/output" in argv
-    assert f"{physlite_ttree.resolve()}:/servicex/input/{physlite_ttree.name}:ro" in argv
-    assert argv[argv.index("img:tag") + 1:] == [
+def test_docker_spec_mounts_like_a_pod_and_runs_as_the_caller(tmp_path, physlite_ttree):
+    spec = docker_spec("img:tag", tmp_path / "gen", str(physlite_ttree),
+                       tmp_path / "out" / "x.root")
+    assert spec["image"] == "img:tag" and spec["network_mode"] == "host"
+    assert spec["volumes"] == {
+        str((tmp_path / "gen").resolve()): {"bind": "/generated", "mode": "ro"},
+        str((tmp_path / "out").resolve()): {"bind": "/servicex/output", "mode": "rw"},
+        str(physlite_ttree.resolve()): {"bind": f"/servicex/input/{physlite_ttree.name}",
+                                        "mode": "ro"},
+    }
+    assert spec["command"] == [
         "python3", "/generated/transform_single_file.py",
         f"/servicex/input/{physlite_ttree.name}", "/servicex/output/x.root", "root-file"]
-    remote = docker_command("img", tmp_path, "root://host//f.root", tmp_path / "f.root")
-    assert "root://host//f.root" in remote and not any("/servicex/input" in a for a in remote)
+    assert spec["user"] == f"{os.getuid()}:{os.getgid()}"  # the outputs belong to the caller
+    remote = docker_spec("img", tmp_path, "root://host//f.root", tmp_path / "f.root")
+    assert "root://host//f.root" in remote["command"]
+    assert not any(v["bind"].startswith("/servicex/input") for v in remote["volumes"].values())
 
 
-def test_docker_runner_without_docker_is_a_clear_error(tmp_path, physlite_ttree, ttbar_configs,
-                                                       monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path))  # no docker binary here
-    with pytest.raises(UsageError, match="not installed or not on PATH"):
+def test_docker_runner_without_an_engine_is_a_clear_error(tmp_path, physlite_ttree,
+                                                          ttbar_configs, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-engine.sock'}")
+    with pytest.raises(UsageError, match="Docker engine is not reachable"):
         run_local({"reco": ttbar_configs["reco"]}, [physlite_ttree], tmp_path / "o",
                   runner="docker", image="img:tag")
+    assert not (tmp_path / "o").exists()  # nothing was started, nothing written
 
 
 def test_real_subprocess_run(tmp_path, physlite_rntuple, ttbar_configs):

@@ -33,8 +33,10 @@ def test_error_points_at_file_line_and_column(tmp_path, ttbar_configs):
     assert res.exit_code == 1
     first = LOCATION.search(res.output)
     assert first and first["file"] == str(path)
-    assert f"{path}:{line}:1: Jetz: unknown block 'Jetz'" in res.output
-    assert "did you mean 'Jets'" in res.output
+    assert f"{path}:{line}:1: error[unknown-block]: Jetz: unknown block 'Jetz'" in res.output
+    assert "= help: did you mean 'Jets'?" in res.output
+    assert f"{line:>2} | Jetz:" in res.output  # the source line, then a caret under the name
+    assert "   | ^^^^" in res.output
 
 
 def test_explicit_level_option_keeps_the_users_file_name(tmp_path, ttbar_configs):
@@ -51,16 +53,13 @@ def test_json_output_lists_every_finding(tmp_path, ttbar_configs):
     assert res.exit_code == 1
     start = res.stdout.index("[")
     findings = json.loads(res.stdout[start:])
-    assert {"file", "line", "column", "path", "message", "severity", "suggestion"} <= set(findings[0])
+    assert {"file", "line", "column", "path", "message", "severity", "suggestion", "rule",
+            "note"} <= set(findings[0])
     assert any(f["line"] == line and f["path"] == "Jetz" for f in findings)
 
 
 def test_usage_errors_exit_two(tmp_path):
-    odd = tmp_path / "selection.yaml"
-    odd.write_text("{}")
-    res = runner.invoke(app, ["validate", str(odd)])
-    assert res.exit_code == 2
-    assert "--reco" in res.output
+    # (a file whose name says no level is validated as guessed: test_validate_levels.py)
     res = runner.invoke(app, ["validate", str(tmp_path / "reco.yaml")])
     assert res.exit_code == 2 and "no such file" in res.output
     assert runner.invoke(app, ["validate"]).exit_code == 2

@@ -113,14 +113,15 @@ def example_texts(ttbar_configs: dict[str, Path]) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def acceptance_reco(example_texts: dict[str, str]) -> tuple[str, dict[str, tuple[int, str]]]:
-    """The issue's acceptance config: the example reco.yaml with four mistakes.
+    """The issue's acceptance config: the example reco.yaml with four mistakes the real reader
+    rejects (a misspelled option, a JES model it refuses, an unknown block, a dangling selection).
 
     Returns the text and, per mistake, (line it is on, a word the report must contain).
     """
     text = example_texts["reco"]
-    text = text.replace("jetCollection:", "jetColection:", 1)  # misspelled option
-    muons = text.index("Muons:")
-    text = text[:muons] + text[muons:].replace("minPt: 25000.0", "minPt: 25000", 1)  # int
+    text = text.replace("runNNJvtUpdate:", "runNNJvtUpdat:", 1)  # misspelled option
+    # (an int for a float option is no mistake: ConfigBlock.setOptionValue converts it)
+    text = text.replace("systematicsModelJES: 'Category'", "systematicsModelJES: 'Categroy'", 1)
     text = text.replace("GeneratorLevelAnalysis: {}", "GeneratorLevelAnalysis: {}\n\nPhotonz: {}")
     text = text.replace("electrons: 'AnaElectrons.tight'", "electrons: 'AnaElectrons.tigth'", 1)
     lines = text.splitlines()
@@ -129,8 +130,8 @@ def acceptance_reco(example_texts: dict[str, str]) -> tuple[str, dict[str, tuple
         return next(i for i, ln in enumerate(lines, 1) if i > after and fragment in ln)
 
     expected = {
-        "misspelled option": (line_of("jetColection:"), "jetCollection"),
-        "int minPt": (line_of("minPt: 25000", after=line_of("Muons:")), "25000.0"),
+        "misspelled option": (line_of("runNNJvtUpdat:"), "runNNJvtUpdate"),
+        "JES model": (line_of("systematicsModelJES: 'Categroy'"), "Category"),
         "unknown block": (line_of("Photonz:"), "Photonz"),
         "dangling reference": (line_of("AnaElectrons.tigth"), "tight"),
     }

@@ -128,7 +128,7 @@ def test_values_python_cannot_hold_are_a_400_not_a_500(post_code):
 def test_acceptance_one_reply_lists_all_four_mistakes(
     post_code, sx_query, acceptance_reco, check_acceptance
 ):
-    """Misspelled option, int minPt, unknown block, dangling selection: one 400, all four."""
+    """Misspelled option, bad JES model, unknown block, dangling selection: one 400, all four."""
     text, expected = acceptance_reco
     resp = post_code(sx_query({"reco": text}))
     check_acceptance(resp.status_code, resp.json, expected)
@@ -191,6 +191,22 @@ def test_operator_mistakes_stop_start_up(app_config):
         create_app({**app_config, "ALLOWED_DOCKER_REGISTRIES": "{not json"})
     with pytest.raises(ValueError, match="TOPCP_CODEGEN_MAX_BODY_BYTES"):
         create_app({**app_config, "TOPCP_CODEGEN_MAX_BODY_BYTES": "lots"})
+
+
+@pytest.mark.parametrize("image", [":", "sslhep/servicex_science_image_topcp:", ":25.2.74",
+                                   "Not An Image"])
+def test_a_default_image_servicex_could_not_run_stops_start_up(app_config, image):
+    """The helm chart renders "<image>:<tag>", so values without them give ":" (and pods
+    would fail with InvalidImageName)."""
+    with pytest.raises(ValueError, match="is not a Docker image reference") as info:
+        create_app({**app_config, "TRANSFORMER_SCIENCE_IMAGE": image})
+    assert "defaultScienceContainerImage and defaultScienceContainerTag" in str(info.value)
+
+
+def test_a_default_image_longer_than_the_apps_column_stops_start_up(app_config):
+    image = "registry.example.org/" + "a" * 100 + ":" + "1" * 10
+    with pytest.raises(ValueError, match="128-character column"):
+        create_app({**app_config, "TRANSFORMER_SCIENCE_IMAGE": image})
 
 
 def test_importing_the_package_does_not_import_flask():

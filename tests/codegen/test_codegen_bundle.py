@@ -48,7 +48,8 @@ def test_reco_only_bundle_contents_and_manifest(sx_query, example_texts) -> None
     assert caps["language"] == "python"
     assert caps["command"] == "/generated/transform_single_file.py"
     assert caps["file-formats"] == ["root-file"]
-    assert caps["stats-parser"] == "TopCPStats"
+    # RawUprootStats: in every sidecar since ServiceX v1.5.0 and reads our Transform stats line
+    assert caps["stats-parser"] == "RawUprootStats"
     assert {"name", "description", "limitations"} <= set(caps)
     script = resources.files("topcp_science").joinpath("transform_single_file.py").read_bytes()
     assert member(result.zip_bytes, "transform_single_file.py") == script
@@ -129,11 +130,11 @@ def test_without_no_filter_the_yaml_is_verbatim(sx_query) -> None:
 
 
 def test_config_errors_come_back_all_at_once(sx_query, example_texts) -> None:
-    broken = example_texts["reco"].replace("minPt: 25000.0", "minPt: 25000")
+    broken = example_texts["reco"].replace("minPt: 25000.0", "minPt: '25000'")
     with pytest.raises(QueryError) as info:
         gen(sx_query({"reco": broken}))
     err = info.value
-    assert len(err.errors) >= 3  # three PtEtaSelection blocks use minPt
+    assert len(err.errors) >= 3  # three PtEtaSelection blocks use minPt (a str is refused)
     lines = err.message.splitlines()
     assert lines[0].startswith("TopCP config validation failed with")
     errors = [str(e) for e in err.errors if e.severity == "error"]
@@ -150,7 +151,7 @@ def test_custom_image_policy_applies(sx_query, example_texts) -> None:
     with pytest.raises(QueryError, match="not allowed on this ServiceX deployment"):
         gen(sx_query({"reco": example_texts["reco"]}, image=ok), allowed=None)
     # a refused image and config errors are reported in one go
-    broken = example_texts["reco"].replace("minPt: 25000.0", "minPt: 25000")
+    broken = example_texts["reco"].replace("minPt: 25000.0", "minPt: '25000'")
     with pytest.raises(QueryError) as info:
         gen(sx_query({"reco": broken}, image="someone/else:1"))
     first, second = info.value.message.splitlines()[:2]

@@ -102,3 +102,13 @@ def test_gunicorn_serves_a_servicex_query(
     resp = requests.post(f"{gunicorn_url}/servicex/generated-code",
                          json={"code": sx_query({"reco": text})}, timeout=30)
     check_acceptance(resp.status_code, resp.json(), expected)
+
+
+def test_gunicorn_refuses_to_start_with_the_image_an_unset_helm_value_gives(tmp_path: Path):
+    """``TRANSFORMER_SCIENCE_IMAGE=":"`` stops the server at start-up with the reason."""
+    env = dict(os.environ, TOPCP_CODEGEN_BIND=f"127.0.0.1:{free_port()}",
+               TOPCP_CODEGEN_WORKERS="1", TRANSFORMER_SCIENCE_IMAGE=":")
+    done = subprocess.run([sys.executable, "-m", "gunicorn", "-c", str(CONF)], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "TRANSFORMER_SCIENCE_IMAGE=':' is not a Docker image reference" in done.stderr

@@ -65,8 +65,15 @@ def test_an_already_decoded_object_is_accepted_in_process() -> None:
     assert (req.max_events, req.no_systematics, req.no_filter) == (-1, True, False)
 
 
-def test_null_options_take_the_client_defaults() -> None:
+def test_null_options_mean_what_they_mean_upstream() -> None:
+    """Upstream's query_translate.py skips None entries: no -e, no --no-systematics, no
+    --no-filter, so runTop_el.py runs all events WITH systematics."""
     req = parse_query(q(max_events=None, no_systematics=None, no_filter=None))
+    assert (req.max_events, req.no_systematics, req.no_filter) == (-1, False, False)
+
+
+def test_missing_options_take_the_client_defaults() -> None:
+    req = parse_query(json.dumps({"reco": RECO}))
     assert (req.max_events, req.no_systematics, req.no_filter) == (-1, True, False)
 
 
@@ -121,6 +128,14 @@ def test_a_config_must_be_text_a_mapping_or_null(value) -> None:
 @pytest.mark.parametrize("image", [5, "", "   ", "x" * 600])
 def test_image_must_be_a_sensible_string(image) -> None:
     assert "image:" in error_of(q(image=image))
+
+
+def test_image_fits_the_apps_128_character_column() -> None:
+    """ServiceX stores the image in requests.image VARCHAR(128) (models.py)."""
+    fits = "registry.example.org/atlas/topcp:" + "1" * (128 - 33)
+    assert len(fits) == 128 and parse_query(q(image=fits)).image == fits
+    message = error_of(q(image=fits + "2"))
+    assert "image: 129 characters is longer than the 128 that ServiceX stores" in message
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 These tests run the images this repository builds (docker/build-images.sh; tags from .env).
 They are skipped when no engine answers or an image is missing: .ci/docker-e2e builds every
-image first and then runs them. Containers get ``--network none`` unless they serve a port
+image first and then runs them. Containers get network mode ``none`` unless they serve a port
 (then host networking on 127.0.0.1 with a free port), and each is removed by its ID.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from docker_helpers import IMAGE_VARS, docker, engine_up, image_name
+from docker_helpers import IMAGE_VARS, engine_up, image_name, remove, require_images
 
 
 @pytest.fixture(scope="session")
@@ -27,12 +27,7 @@ def engine() -> None:
 @pytest.fixture(scope="session")
 def images(engine: None) -> dict[str, str]:
     """Every image name; skips when one is missing (build with docker/build-images.sh)."""
-    names = {kind: image_name(kind) for kind in IMAGE_VARS}
-    missing = [n for n in names.values()
-               if docker("image", "inspect", n, check=False, timeout=30).returncode != 0]
-    if missing:
-        pytest.skip(f"images not built: {', '.join(missing)} (run docker/build-images.sh)")
-    return names
+    return require_images(IMAGE_VARS)
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +63,7 @@ def container_ids() -> Iterator[list[str]]:
     ids: list[str] = []
     yield ids
     for cid in ids:
-        docker("rm", "-f", "-v", cid, check=False, timeout=60)
+        remove(cid)
 
 
 @pytest.fixture

@@ -1,13 +1,20 @@
-"""Helpers for the image and stack tests (imported by name: conftest modules are not)."""
+"""Helpers for the image and stack tests (imported by name: conftest modules are not).
+
+Containers are driven with the Docker SDK for Python (``docker``), never the CLI.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
-import shutil
 import socket
-import subprocess
+from dataclasses import dataclass
 from pathlib import Path
+
+import docker
+import docker.errors
+from docker.models.containers import Container
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IMAGE_VARS = {
@@ -36,23 +43,82 @@ def image_name(kind: str) -> str:
     return os.environ.get(var) or dotenv()[var]
 
 
-def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the docker CLI (argument list, never a shell)."""
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout,
-                          check=False)
-    if check and done.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed ({done.returncode}):\n"
-                             f"{done.stdout}\n{done.stderr}")
-    return done
+@functools.lru_cache(maxsize=1)
+def client() -> docker.DockerClient:
+    """The Docker SDK's client for the engine ``DOCKER_HOST`` names (default: local socket)."""
+    return docker.from_env(timeout=300)
+
+
+def require_images(kinds) -> dict[str, str]:
+    """Image names of ``kinds``; skips the test when one is not built (build-images.sh)."""
+    import pytest
+
+    names = {kind: image_name(kind) for kind in kinds}
+    missing = [n for n in names.values() if not image_exists(n)]
+    if missing:
+        pytest.skip(f"images not built: {', '.join(missing)} (run docker/build-images.sh)")
+    return names
 
 
 def engine_up() -> bool:
-    if shutil.which("docker") is None:
-        return False
     try:
-        return docker("info", timeout=20, check=False).returncode == 0
-    except subprocess.TimeoutExpired:
+        return bool(client().ping())
+    except docker.errors.DockerException:
         return False
+
+
+def image_exists(name: str) -> bool:
+    try:
+        client().images.get(name)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What one container run left: its exit code and its output, split by stream."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(image: str, command: list[str] | None = None, *, timeout: float = 300,
+        **options: object) -> Ran:
+    """``docker run --rm`` through the SDK: start, wait (bounded), collect the logs, remove.
+
+    ``options`` are ``containers.run`` keyword arguments (``network_mode``, ``volumes``,
+    ``user``, ``entrypoint``, ``environment``...). The container is removed by its ID, with its
+    anonymous volumes, however the run ends.
+    """
+    container = client().containers.run(image, command, detach=True, **options)
+    try:
+        code = int(container.wait(timeout=timeout)["StatusCode"])
+        out = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+        err = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
+    finally:
+        container.remove(force=True, v=True)
+    return Ran(code, out, err)
+
+
+def start(image: str, command: list[str] | None = None, **options: object) -> Container:
+    """A detached container (the caller removes it: the ``container_ids`` fixture does)."""
+    return client().containers.run(image, command, detach=True, **options)
+
+
+def health(container: Container) -> str:
+    """The container's health status (``starting``, ``healthy``, ``unhealthy``)."""
+    container.reload()
+    return container.attrs["State"].get("Health", {}).get("Status", "none")
+
+
+def remove(container_id: str) -> None:
+    """Remove a container by ID with its anonymous volumes; gone already is fine."""
+    try:
+        client().api.remove_container(container_id, force=True, v=True)
+    except docker.errors.NotFound:
+        pass
 
 
 def free_port() -> int:

@@ -11,9 +11,10 @@ import time
 import uuid
 from pathlib import Path
 
+import docker.errors
 import pytest
 import uproot
-from docker_helpers import docker, image_name
+from docker_helpers import client, image_name
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -25,9 +26,9 @@ def _check_ntuple(path: str) -> None:
 
 
 def _science_containers() -> list[tuple[str, str]]:
-    out = docker("ps", "--filter", "label=topcp-harness=1", "--format",
-                 "{{.ID}} {{.Image}}").stdout
-    return [tuple(line.split(" ", 1)) for line in out.splitlines() if line.strip()]
+    """(ID, image as named at start) of the harness's running science containers."""
+    found = client().containers.list(filters={"label": "topcp-harness=1"})
+    return [(c.id, c.attrs["Config"]["Image"]) for c in found]
 
 
 def _fresh_copy(name: str) -> Path:
@@ -81,12 +82,19 @@ def test_killing_the_science_container_mid_file_retries_the_file(deliver_files, 
         for cid, _ in _science_containers():
             if cid in before:
                 continue
-            top = docker("top", cid, check=False).stdout
+            try:
+                container = client().containers.get(cid)
+                top = str(container.top().get("Processes") or "")
+            except docker.errors.APIError:  # it ended between list and top
+                continue
             if "transform_single_file" in top:
-                # A plain `docker kill` (SIGKILL to the container) mid-file. Right after it
-                # `docker inspect` may still say "running" while exec already fails (OCI exit
-                # 126): the harness must replace the container on the exec's exit code alone.
-                docker("kill", cid, check=False)
+                # A plain kill (SIGKILL to the container) mid-file. Right after it the engine
+                # may still say "running" while exec already fails (OCI exit 126): the harness
+                # must replace the container on the exec's exit code alone.
+                try:
+                    container.kill()
+                except docker.errors.APIError:
+                    pass
                 killed = cid
                 break
         time.sleep(0.05)
@@ -116,5 +124,9 @@ def test_the_sidecar_proxy_reaches_the_science_containers(deliver_files, ttbar_c
     assert len(files) == 1
     logs = [p for p in state.glob("requests/*/logs/*.log") if data.name in p.read_text()]
     assert logs, "no per-file log mentions the input"
-    assert any("x509: using /tmp/grid-security/x509up (mode 600)" in p.read_text() for p in logs)
+    # The science containers run as root (as in a ServiceX pod), so the transform hands on a
+    # private copy of the uid-1000 proxy, as proxy-exporter.sh does in a pod.
+    assert any("x509: copied /tmp/grid-security/x509up (mode 600) to " in p.read_text()
+               or "x509: using /tmp/grid-security/x509up (mode 600)" in p.read_text()
+               for p in logs)
     data.unlink()

@@ -3,7 +3,7 @@
 Science images: every entry form a caller uses (ServiceX 2024: ``bash -c``; newer ServiceX:
 ``bash --login -c``; servicex-local: ``bash /generated/file_runner.sh``; ours and direct use:
 ``python3 /generated/transform_single_file.py``) runs a real bundle on a real PHYSLITE file
-and writes a TopCP ntuple, as the image's non-root user and as an arbitrary uid. The
+and writes a TopCP ntuple, as the image's default user (root) and as an arbitrary uid. The
 production image is built FROM a stand-in AnalysisBase whose runTop_el.py is reachable only
 through /release_setup.sh + the TopCPToolkit setup.sh, so a passing run proves the ATLAS
 environment is set up for that entry form.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import uproot
-from docker_helpers import docker, free_port, make_test_proxy
+from docker_helpers import free_port, health, make_test_proxy, run, start
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -52,12 +52,11 @@ def run_transform(image: str, form: str, generated: Path, output_dir: Path, data
     args = {"in": f"/data/{data.name}", "out": f"/servicex/output/{name}", "fmt": fmt}
     args["args"] = f"{args['in']} {args['out']} {args['fmt']}"
     command = [part.format(**args) for part in ENTRY_FORMS[form]]
-    opts = ["run", "--rm", "--network", "none",
-            "-v", f"{generated}:/generated:ro", "-v", f"{output_dir}:/servicex/output",
-            "-v", f"{data.parent}:/data:ro"]
-    if user:
-        opts += ["--user", user]
-    return docker(*opts, image, *command, check=False, timeout=300)
+    volumes = {str(generated): {"bind": "/generated", "mode": "ro"},
+               str(output_dir): {"bind": "/servicex/output", "mode": "rw"},
+               str(data.parent): {"bind": "/data", "mode": "ro"}}
+    return run(image, command, network_mode="none", volumes=volumes,
+               **({"user": user} if user else {}))
 
 
 def assert_topcp_ntuple(path: Path, events: int) -> None:
@@ -120,20 +119,22 @@ def test_a_corrupt_input_fails_cleanly(kind, images, bundle_dir, output_dir, tmp
 def test_science_images_have_what_watch_sh_needs(kind, images):
     probe = ("id -u; command -v nc; command -v jq; command -v python3; command -v python; "
              "echo X509=$X509_USER_PROXY; test -w /servicex/output && echo out-writable")
-    done = docker("run", "--rm", "--network", "none", images[kind], "bash", "-c", probe)
+    done = run(images[kind], ["bash", "-c", probe], network_mode="none")
+    assert done.returncode == 0, done.stderr
     lines = done.stdout.split()
-    assert lines[0] != "0", "science images must not run as root by default"
+    # root, as every upstream science image: a pod's sidecar-made folders are 0755 (B1)
+    assert lines[0] == "0", "science images run as root by default, as ServiceX needs"
     for tool in ("nc", "jq", "python3", "python"):
         assert any(ln.endswith("/" + tool) for ln in lines), f"no {tool} on PATH"
     assert "X509=/tmp/grid-security/x509up" in lines
     assert "out-writable" in lines
 
 
-def _wait_healthy(cid: str, timeout: float = 60) -> str:
+def _wait_healthy(container, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
     status = "starting"
     while time.monotonic() < deadline:
-        status = docker("inspect", "-f", "{{.State.Health.Status}}", cid).stdout.strip()
+        status = health(container)
         if status in ("healthy", "unhealthy"):
             return status
         time.sleep(0.5)
@@ -142,11 +143,13 @@ def _wait_healthy(cid: str, timeout: float = 60) -> str:
 
 def test_codegen_image_serves_the_servicex_protocol(images, container_ids, ttbar_configs):
     port = free_port()
-    cid = docker("run", "-d", "--network", "host", "-e", f"TOPCP_CODEGEN_BIND=127.0.0.1:{port}",
-                 "-e", "TRANSFORMER_SCIENCE_IMAGE=example/science:1", images["codegen"]).stdout
-    container_ids.append(cid.strip())
-    assert _wait_healthy(cid.strip()) == "healthy"
-    assert docker("exec", cid.strip(), "id", "-u").stdout.strip() != "0"
+    codegen = start(images["codegen"], network_mode="host",
+                    environment={"TOPCP_CODEGEN_BIND": f"127.0.0.1:{port}",
+                                 "TRANSFORMER_SCIENCE_IMAGE": "example/science:1"})
+    container_ids.append(codegen.id)
+    assert _wait_healthy(codegen) == "healthy"
+    code, uid = codegen.exec_run(["id", "-u"])
+    assert code == 0 and uid.decode().strip() != "0"
     query = {"reco": ttbar_configs["reco"].read_text(), "particle": None, "parton": None,
              "max_events": 10, "no_systematics": True, "no_filter": False}
     req = urllib.request.Request(
@@ -176,11 +179,11 @@ def test_s3_image_stores_objects_and_checks_credentials(images, container_ids):
     while len(set(ports.values())) < 4 or any(p > 55000 for p in ports.values()):
         ports = {k: free_port() for k in ("S3_PORT", "WEED_MASTER_PORT", "WEED_VOLUME_PORT",
                                           "WEED_FILER_PORT")}
-    env = [f"-e{k}={v}" for k, v in ports.items()]
-    cid = docker("run", "-d", "--network", "host", "-eS3_BIND=127.0.0.1", "-eS3_ACCESS_KEY=ak",
-                 "-eS3_SECRET_KEY=sk-test", *env, images["s3"]).stdout.strip()
-    container_ids.append(cid)
-    assert _wait_healthy(cid) == "healthy"
+    env = {"S3_BIND": "127.0.0.1", "S3_ACCESS_KEY": "ak", "S3_SECRET_KEY": "sk-test",
+           **{k: str(v) for k, v in ports.items()}}
+    s3_server = start(images["s3"], network_mode="host", environment=env)
+    container_ids.append(s3_server.id)
+    assert _wait_healthy(s3_server) == "healthy"
     url = f"http://127.0.0.1:{ports['S3_PORT']}"
     s3 = boto3.client("s3", endpoint_url=url, aws_access_key_id="ak",
                       aws_secret_access_key="sk-test", region_name="us-east-1")
@@ -195,13 +198,13 @@ def test_s3_image_stores_objects_and_checks_credentials(images, container_ids):
     with pytest.raises(ClientError):
         wrong.list_buckets()
     started = time.monotonic()
-    docker("stop", cid)
+    s3_server.stop()  # the engine's default grace: 10 s, then SIGKILL
     assert time.monotonic() - started < 9, "SeaweedFS must stop before the engine's kill timeout"
 
 
 def test_x509_image_has_voms_and_the_sidecar(images):
-    done = docker("run", "--rm", "--network", "none", "--entrypoint", "sh", images["x509"], "-c",
-                  "id -u; voms-proxy-init --version; topcp-x509-proxy --version")
+    done = run(images["x509"], ["-c", "id -u; voms-proxy-init --version; topcp-x509-proxy --version"],
+               entrypoint=["sh"], network_mode="none")
     assert done.stdout.split()[0] != "0"
     assert "voms-proxy-init" in (done.stdout + done.stderr).lower()
 
@@ -218,10 +221,10 @@ def test_x509_passthrough_republishes_a_proxy_with_mode_600(images, tmp_path, co
     (src / "x509up").chmod(0o600)  # as voms-proxy-init leaves it; the sidecar insists
     src.chmod(0o755)
     # Run as the proxy's owner, as docker-compose.yml does (TOPCP_X509_UID).
-    done = docker("run", "--rm", "--network", "none", "--user", f"{os.getuid()}:{os.getgid()}",
-                  "-v", f"{src}:/run/x509-source:ro",
-                  "-v", f"{out}:/tmp/grid-security", "-e", "X509_PROXY_HEALTH_PORT=0",
-                  images["x509"], "--mode", "passthrough", "--once", check=False)
+    done = run(images["x509"], ["--mode", "passthrough", "--once"], network_mode="none",
+               user=f"{os.getuid()}:{os.getgid()}", environment={"X509_PROXY_HEALTH_PORT": "0"},
+               volumes={str(src): {"bind": "/run/x509-source", "mode": "ro"},
+                        str(out): {"bind": "/tmp/grid-security", "mode": "rw"}})
     assert done.returncode == 0, done.stdout + done.stderr
     published = out / "x509up"
     assert published.read_bytes() == proxy

@@ -7,6 +7,8 @@ import os
 import pytest
 from sciencekit import YAMLS, make_bundle, run
 
+CONFIG_DIR_NAME = "servicex_topcp_config"  # transform_single_file.CONFIG_DIR_NAME
+
 
 @pytest.mark.parametrize(
     ("levels", "manifest", "flags"),
@@ -37,10 +39,9 @@ def test_command_for_manifest(tmp_path, env, physlite_ttree, record, levels, man
     assert result.returncode == 0, result.stdout
 
     rec = record()
-    config_dir = rec["config_dir"]
-    assert rec["argv"] == ["-i", "input.txt", "-o", "output", "-t", config_dir, *flags]
-    assert os.path.isabs(config_dir)
-    assert os.path.dirname(config_dir) == rec["cwd"]  # inside the private work dir
+    # -t names a folder in the work dir, relative, as upstream's `-t customConfig` does
+    assert rec["argv"] == ["-i", "input.txt", "-o", "output", "-t", CONFIG_DIR_NAME, *flags]
+    assert os.path.dirname(rec["config_dir_abs"]) == rec["cwd"]  # inside the private work dir
     assert rec["config_files"] == sorted(f"{lv}.yaml" for lv in levels)
     for level in levels:
         assert rec["config_texts"][f"{level}.yaml"] == YAMLS[level]  # copied verbatim

@@ -82,7 +82,7 @@ def test_four_parallel_calls_share_nothing(tmp_path, physlite_ttree):
     records = [json.loads((tmp_path / f"record{i}.json").read_text()) for i in range(4)]
     assert len({r["cwd"] for r in records}) == 4
     assert len({r["tmpdir"] for r in records}) == 4
-    assert len({r["config_dir"] for r in records}) == 4
+    assert len({r["config_dir_abs"] for r in records}) == 4
     assert sorted(os.listdir(out_dir)) == [f"file{i}" for i in range(4)]
     assert os.listdir(tmp_path / "work") == []
 

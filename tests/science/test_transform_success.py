@@ -86,7 +86,7 @@ def test_keep_workdir_keeps_the_inputs_of_the_run(bundle, env, physlite_ttree, t
     assert result.returncode == 0
     (kept,) = (tmp_path / "work").iterdir()
     assert (kept / "input.txt").read_text() == f"{physlite_ttree}\n"
-    assert (kept / "config" / "reco.yaml").is_file()
+    assert (kept / "servicex_topcp_config" / "reco.yaml").is_file()
 
 
 def test_default_work_dir_sits_beside_the_output_folder(bundle, env, physlite_ttree, tmp_path):

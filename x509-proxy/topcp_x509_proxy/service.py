@@ -118,10 +118,12 @@ class Service:
             info = self.state.info
             if info is None or info.not_after.timestamp() > now:
                 return False
-            with contextlib.suppress(FileNotFoundError):
-                self.s.out.unlink()
+            # Status first, then the file: a reader who finds the proxy gone must already find
+            # the reason in the status file (the other order left a window with a stale status).
             self._expired = info
             self._record_withdrawal(info, now)
+            with contextlib.suppress(FileNotFoundError):
+                self.s.out.unlink()
         log.error("%s", self.state.last_error)
         return True
 

@@ -2,6 +2,9 @@
 
 Codegen replies, the emulator and the client CLI all print these, so they share one shape:
 compiler-style ``file:line:col: path: message`` that editors and humans both understand.
+``rule`` (a stable id, docs/schema.md lists them) and ``note`` (which release/source the rule
+comes from, so a user can judge whom to believe) extend the original contract; both default to
+None, so older callers and ``str()`` are unchanged.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ class ConfigError:
     message: str
     severity: str = "error"
     suggestion: str | None = None
+    rule: str | None = None
+    note: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}"
@@ -42,4 +47,6 @@ class ConfigError:
             "message": self.message,
             "severity": self.severity,
             "suggestion": self.suggestion,
+            "rule": self.rule,
+            "note": self.note,
         }

@@ -60,9 +60,9 @@ class LoadedYaml:
 
 
 def _err(filename: str, line: int, col: int, message: str, suggestion: str | None = None,
-         path: str = "") -> ConfigError:
+         path: str = "", rule: str = "yaml-syntax") -> ConfigError:
     return ConfigError(file=filename, line=line, column=col, path=path, message=message,
-                       suggestion=suggestion)
+                       suggestion=suggestion, rule=rule)
 
 
 def _prescan(text: str, filename: str) -> ConfigError | None:
@@ -97,14 +97,16 @@ def _prescan(text: str, filename: str) -> ConfigError | None:
             depth += 1
             if depth > MAX_DEPTH:
                 return _err(filename, line, col,
-                            f"nesting deeper than {MAX_DEPTH} levels; refusing to parse")
+                            f"nesting deeper than {MAX_DEPTH} levels; refusing to parse",
+                            rule="yaml-limit")
         elif ch in "]}":
             depth = max(0, depth - 1)
     for number, raw in enumerate(text.splitlines(), start=1):
         indent = len(raw) - len(raw.lstrip(" -"))
         if indent > 4 * MAX_DEPTH and raw.strip() and not raw.lstrip().startswith("#"):
             return _err(filename, number, indent + 1,
-                        f"indentation deeper than {4 * MAX_DEPTH} columns; refusing to parse")
+                        f"indentation deeper than {4 * MAX_DEPTH} columns; refusing to parse",
+                        rule="yaml-limit")
     return None
 
 
@@ -144,7 +146,7 @@ def _check_graph(root: yaml.Node, filename: str) -> ConfigError | None:
         size(root, 0)
     except _Abort as exc:
         mark = exc.node.start_mark
-        return _err(filename, mark.line + 1, mark.column + 1, exc.message)
+        return _err(filename, mark.line + 1, mark.column + 1, exc.message, rule="yaml-limit")
     return None
 
 
@@ -198,7 +200,7 @@ def _build(loader: PositionLoader, node: yaml.Node, path: Path, out: LoadedYaml)
                     f"duplicate key {key!r} (first at line {first[0]}); the real reader "
                     "silently keeps only the last value",
                     "remove or merge one of them",
-                    path=format_path(path + (key,)),
+                    path=format_path(path + (key,)), rule="duplicate-key",
                 ))
             else:
                 seen[key] = _pos(key_node)

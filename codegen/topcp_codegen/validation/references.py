@@ -13,9 +13,8 @@ from typing import Any
 
 from .cuts import OBJECT_COUNTS, check_cuts
 from .errors import ConfigError
-from .loader import LoadedYaml
-from .paths import format_path
-from .schema import load_schema, suggest
+from .report import Report, instances, subs
+from .schema import near_miss, suggest
 
 OBJECT_BLOCKS = ("Electrons", "Muons", "Photons", "TauJets", "DiTauJets", "Jets", "InDetTracks")
 PL_BLOCKS = ("PL_Electrons", "PL_Muons", "PL_Neutrinos", "PL_Jets", "PL_Taus", "PL_Photons",
@@ -51,24 +50,8 @@ _NEEDS.update({"JET_N_BTAG": ("jets",), "MET": ("met",), "MWT": ("met",), "MET+M
 _SPLIT = re.compile(r"&&|\|\|")
 
 
-def _subs(inst: dict, path: tuple, name: str) -> list[tuple[tuple, dict]]:
-    """The mapping instances of block ``name`` inside ``inst`` (one mapping or a list)."""
-    value = inst.get(name)
-    if isinstance(value, dict):
-        return [(path + (name,), value)]
-    if isinstance(value, list):
-        return [(path + (name, i), v) for i, v in enumerate(value) if isinstance(v, dict)]
-    return []
-
-
-def _instances(data: dict, block: str) -> list[tuple[tuple, dict]]:
-    """The mapping instances of a top-level block."""
-    return _subs(data, (), block)
-
-
-def _default(block: str, option: str) -> Any:
-    props = load_schema()["$defs"].get(f"opts_{block}", {}).get("properties", {})
-    return props.get(option, {}).get("default")
+def _default(rep: Report, block: str, option: str) -> Any:
+    return rep.schema.option(block, option).get("default")
 
 
 class _Defs:
@@ -82,47 +65,49 @@ class _Defs:
         return self.selections.setdefault(name, set())
 
 
-def collect_definitions(data: dict, dynamic: dict) -> _Defs:
+def collect_definitions(data: dict, dynamic: dict, rep: Report) -> _Defs:
     defs = _Defs()
     for block in OBJECT_BLOCKS:
-        for path, inst in _instances(data, block):
+        for path, inst in instances(data, block):
             sels = defs.container(inst.get("containerName"))
             if sels is None:
                 continue
-            for _, wp in _subs(inst, path, "WorkingPoint"):
+            for _, wp in subs(inst, path, "WorkingPoint"):
                 if isinstance(wp.get("selectionName"), str):
                     sels.add(wp["selectionName"])
-            for _, pe in _subs(inst, path, "PtEtaSelection"):
+            for _, pe in subs(inst, path, "PtEtaSelection"):
                 if pe.get("selectionName"):
                     sels.add(str(pe["selectionName"]))
             if block == "Jets":
-                if inst.get("runJvtSelection", True) is not False or _subs(inst, path, "JVT"):
+                if inst.get("runJvtSelection", True) is not False or subs(inst, path, "JVT"):
                     sels.add("baselineJvt")
                 if inst.get("runFJvtSelection"):
                     sels.add("baselineFJvt")
-                for _, ft in _subs(inst, path, "FlavourTagging"):
-                    tagger = ft.get("btagger", _default("Jets.FlavourTagging", "btagger"))
-                    wp = ft.get("btagWP", _default("Jets.FlavourTagging", "btagWP"))
+                for _, ft in subs(inst, path, "FlavourTagging"):
+                    tagger = ft.get("btagger", _default(rep, "Jets.FlavourTagging", "btagger"))
+                    wp = ft.get("btagWP", _default(rep, "Jets.FlavourTagging", "btagWP"))
                     defs.ftag.setdefault(inst["containerName"], set()).add((str(tagger), str(wp)))
                     sels.update({f"ftag_select_{tagger}_{wp}", f"{tagger}_{wp}"})
     for block in PL_BLOCKS:
-        for path, inst in _instances(data, block):
-            name = inst.get("containerName", _default(block, "containerName"))
+        for path, inst in instances(data, block):
+            # PL_MissingET reads containerName (MET_Truth) and writes outputContainerName
+            option = "outputContainerName" if block == "PL_MissingET" else "containerName"
+            name = inst.get(option, _default(rep, block, option))
             sels = defs.container(name)
             if sels is None:
                 continue
             if inst.get("selectionName"):
                 sels.add(str(inst["selectionName"]))
-            for _, pe in _subs(inst, path, "PtEtaSelection"):
+            for _, pe in subs(inst, path, "PtEtaSelection"):
                 if pe.get("selectionName"):
                     sels.add(str(pe["selectionName"]))
-    for _, inst in _instances(data, "PtEtaSelection"):
+    for _, inst in instances(data, "PtEtaSelection"):
         sels = defs.container(str(inst.get("containerName", "")).split(".")[0])
         if sels is not None and inst.get("selectionName"):
             sels.add(str(inst["selectionName"]))
-    for _, inst in _instances(data, "MissingET"):
+    for _, inst in instances(data, "MissingET"):
         defs.container(inst.get("containerName"))
-    or_blocks = _instances(data, "OverlapRemoval")
+    or_blocks = instances(data, "OverlapRemoval")
     for _, inst in or_blocks:
         # athena OverlapAnalysisConfig: with one OR block and no selectionName the decision is
         # added to every existing selection (no new name); otherwise it defines a selection
@@ -137,18 +122,23 @@ def collect_definitions(data: dict, dynamic: dict) -> _Defs:
             ref = inst.get(opt)
             if not (isinstance(ref, str) and ref):
                 continue
-            sels = defs.container(ref.split(".")[0])
+            # an input names a container some other block defines; it never defines one
+            # itself (a mistyped container must be reported as such, not as a missing
+            # selection on a container that "exists" because OverlapRemoval named it)
+            sels = defs.selections.get(ref.split(".")[0])
             own = inst.get(f"{opt}SelectionName", common)
             if sels is not None and isinstance(own, str) and own:
                 sels.add(own)
-    for name, info in dynamic.items():
+    histories = [n for n, i in dynamic.items() if i.get("def") == "topcp_truthConfig"]
+    if "PartonHistory" in data and "PartonHistory" not in dynamic:
+        histories.append("PartonHistory")  # the 2026 athena block, migrated from truthConfig
+    for name in histories:
         # TopCPToolkit's truthConfig writes one container per history: PartonHistory<name>.
-        if info.get("def") == "topcp_truthConfig":
-            for _, inst in _instances(data, name):
-                for hist in re.split(r"[.,\s]+", str(inst.get("histories", ""))):
-                    if hist:
-                        defs.container(f"PartonHistory{hist}")
-    for _, inst in _instances(data, "Thinning"):
+        for _, inst in instances(data, name):
+            for hist in re.split(r"[.,\s]+", str(inst.get("histories", ""))):
+                if hist:
+                    defs.container(f"PartonHistory{hist}")
+    for _, inst in instances(data, "Thinning"):
         source = str(inst.get("containerName", "")).split(".")[0]
         out = inst.get("outputName")
         if isinstance(out, str) and out:
@@ -157,25 +147,23 @@ def collect_definitions(data: dict, dynamic: dict) -> _Defs:
 
 
 class _Checker:
-    def __init__(self, loaded: LoadedYaml, defs: _Defs, dynamic: dict) -> None:
-        self.loaded = loaded
+    def __init__(self, rep: Report, defs: _Defs, dynamic: dict) -> None:
+        self.rep = rep
+        self.loaded = rep.loaded
         self.defs = defs
         self.dynamic = dynamic
         self.errors: list[ConfigError] = []
 
     def add(self, path: tuple, message: str, suggestion: str | None = None,
-            severity: str = "error", pos: tuple[int, int] | None = None) -> None:
-        line, col = pos or self.loaded.position(path)
-        self.errors.append(ConfigError(self.loaded.filename, line, col, format_path(path),
-                                       message, severity, suggestion))
+            severity: str = "error", pos: tuple[int, int] | None = None,
+            rule: str = "reference") -> None:
+        before = len(self.rep.errors)
+        self.rep.add(path, message, rule=rule, severity=severity, suggestion=suggestion, pos=pos)
+        self.errors.extend(self.rep.errors[before:])
+        del self.rep.errors[before:]
 
     def line_pos(self, line: int) -> tuple[int, int]:
-        """(line, column of the first non-blank character) of a source line."""
-        lines = self.loaded.lines
-        if 1 <= line <= len(lines):
-            text = lines[line - 1]
-            return (line, len(text) - len(text.lstrip()) + 1)
-        return (line, 1)
+        return self.rep.line_pos(line)
 
     def container(self, path: tuple, name: str, *, severity: str = "error") -> set[str] | None:
         if "%" in name:
@@ -184,11 +172,14 @@ class _Checker:
         if sels is None:
             known = sorted(self.defs.selections)
             target = suggest(name, known)
-            # Blocks registered through AddConfigBlocks may create containers we cannot see.
-            sev = "warning" if self.dynamic else severity
+            # Blocks registered through AddConfigBlocks may create containers we cannot see,
+            # but a near miss of a defined container is a typo whatever else exists.
+            typo = target is not None and near_miss(name, target)
+            sev = "warning" if self.dynamic and not typo else severity
             self.add(path, f"no block defines the container {name!r} (defined: "
                            f"{', '.join(known)})",
-                     f"did you mean {target!r}?" if target else None, severity=sev)
+                     f"did you mean {target!r}?" if target else None, severity=sev,
+                     rule="dangling-container")
         return sels
 
     def selections(self, path: tuple, container: str, expr: str, *, bare: bool = False,
@@ -203,9 +194,12 @@ class _Checker:
                 continue
             target = suggest(name, sels)
             have = ", ".join(sorted(sels)) or "none"
-            # AddConfigBlocks blocks (e.g. SoftMuonSelector) may define selections we cannot see.
+            # AddConfigBlocks blocks (e.g. SoftMuonSelector) may define selections we cannot
+            # see, unless the name is a near miss of a defined one (a typo).
+            typo = target is not None and near_miss(name, target)
             self.add(path, f"{container!r} has no selection {name!r} (defined: {have})",
-                     severity="warning" if self.dynamic else "error", pos=pos,
+                     severity="warning" if self.dynamic and not typo else "error", pos=pos,
+                     rule="dangling-selection",
                      suggestion=(f"did you mean '{target if bare else f'{container}.{target}'}'?"
                                  if target else
                                  "define it with a WorkingPoint or PtEtaSelection selectionName"))
@@ -228,7 +222,7 @@ def _check_event_selection(chk: _Checker, path: tuple, inst: dict,
             rpath = path + ("selectionCutsDict", region)
             if not isinstance(text, str):
                 chk.add(rpath, f"region {region!r}: cuts must be one string (use '|' for a "
-                               "multi-line block)")
+                               "multi-line block)", rule="cut-syntax")
                 continue
             line0, _ = chk.loaded.position(rpath)
             # a '|' block scalar's text starts on the line after the indicator
@@ -236,7 +230,7 @@ def _check_event_selection(chk: _Checker, path: tuple, inst: dict,
             cuts, problems = check_cuts(text)
             for prob in problems:
                 chk.add(rpath, f"region {region!r}, cut line {prob.line}: {prob.message}",
-                        prob.suggestion, pos=chk.line_pos(base + prob.line - 1))
+                        prob.suggestion, pos=chk.line_pos(base + prob.line - 1), rule="cut-syntax")
             saved = False
             for cut in cuts:
                 pos = chk.line_pos(base + cut.line - 1)
@@ -246,22 +240,25 @@ def _check_event_selection(chk: _Checker, path: tuple, inst: dict,
                 elif cut.keyword == "IMPORT":
                     target = cut.region or ""
                     if target == region:
-                        chk.add(rpath, f"region {region!r} imports itself", pos=pos)
+                        chk.add(rpath, f"region {region!r} imports itself", pos=pos,
+                                rule="cut-import")
                     elif target not in regions:
                         later = isinstance(cuts_dict, dict) and target in cuts_dict
                         hint = suggest(target, list(regions) + list(cuts_dict))
                         chk.add(rpath, f"IMPORT of {'a region defined later' if later else 'undefined region'} "
                                        f"{target!r}" + (" (regions run in file order)" if later else ""),
                                 f"move {target!r} above {region!r}" if later else
-                                (f"did you mean {hint!r}?" if hint else None), pos=pos)
+                                (f"did you mean {hint!r}?" if hint else None), pos=pos,
+                                rule="cut-import")
                     elif not regions[target]:
                         chk.add(rpath, f"IMPORT {target}: region {target!r} has no SAVE line, so "
                                        "its pass flag is never written", f"add SAVE to {target!r}",
-                                pos=pos)
+                                pos=pos, rule="cut-import")
                 for opt_group in (_NEEDS.get(cut.keyword, ()),):
                     if opt_group and not any(inst.get(o) for o in opt_group):
                         chk.add(rpath, f"{cut.keyword} needs the EventSelection option "
-                                       f"{' or '.join(repr(o) for o in opt_group)}", pos=pos)
+                                       f"{' or '.join(repr(o) for o in opt_group)}", pos=pos,
+                                rule="cut-input")
                 if cut.selections:
                     kind = OBJECT_COUNTS.get(cut.keyword)
                     if cut.keyword.startswith("SUM_"):
@@ -281,15 +278,16 @@ def _check_event_selection(chk: _Checker, path: tuple, inst: dict,
                         if jets in chk.defs.selections and cut.btag not in have:
                             chk.add(rpath, f"no FlavourTagging entry on {jets!r} with btagger "
                                            f"{cut.btag[0]!r} and btagWP {cut.btag[1]!r}",
-                                    "add it under Jets.FlavourTagging", pos=pos)
+                                    "add it under Jets.FlavourTagging", pos=pos, rule="cut-btag")
                     else:
                         _plain_btag = True
                     if not cut.btag and not inst.get("btagDecoration"):
                         chk.add(rpath, "JET_N_BTAG without 'btagger:btagWP' needs btagDecoration",
-                                pos=pos)
+                                pos=pos, rule="cut-btag")
             if not saved and not str(region).startswith("SUB"):
                 chk.add(rpath, f"region {region!r} has no SAVE line: its pass flag, which the "
-                               "final event filter reads, is never written", "end it with SAVE")
+                               "final event filter reads, is never written", "end it with SAVE",
+                        rule="cut-save")
             regions[str(region)] = saved
     for opt in REFERENCE_OPTIONS["EventSelection"]:
         if opt in inst:
@@ -306,35 +304,35 @@ def _check_event_selection(chk: _Checker, path: tuple, inst: dict,
             chk.add(path + ("btagDecoration",), f"no FlavourTagging entry on {jets!r} writes "
                     f"{deco!r}", f"did you mean {target!r}?" if target else
                     "add the tagger/WP under Jets.FlavourTagging",
-                    severity="error" if needed else "warning")
+                    severity="error" if needed else "warning", rule="cut-btag")
 
 
-def check_references(data: dict, loaded: LoadedYaml, dynamic: dict) -> list[ConfigError]:
-    defs = collect_definitions(data, dynamic)
-    chk = _Checker(loaded, defs, dynamic)
+def check_references(data: dict, rep: Report, dynamic: dict) -> list[ConfigError]:
+    defs = collect_definitions(data, dynamic, rep)
+    chk = _Checker(rep, defs, dynamic)
     for block, opts in REFERENCE_OPTIONS.items():
         if block == "EventSelection":
             continue
-        for path, inst in _instances(data, block):
+        for path, inst in instances(data, block):
             for opt in opts:
                 if opt in inst:
                     chk.reference(path + (opt,), inst[opt])
     for block in ("Thinning", "ObjectCutFlow"):
-        for path, inst in _instances(data, block):
+        for path, inst in instances(data, block):
             cont = inst.get("containerName")
             if isinstance(cont, str) and cont:
                 chk.reference(path + ("containerName",), cont)
                 if isinstance(inst.get("selectionName"), str):
                     chk.selections(path + ("selectionName",), cont.split(".")[0],
                                    inst["selectionName"], bare=True)
-    for path, inst in _instances(data, "Jets"):
-        for spath, sf in _subs(inst, path, "FlavourTaggingEventSF"):
+    for path, inst in instances(data, "Jets"):
+        for spath, sf in subs(inst, path, "FlavourTaggingEventSF"):
             if "containerName" in sf:
                 chk.reference(spath + ("containerName",), sf["containerName"])
     regions: dict[str, bool] = {}
-    for path, inst in _instances(data, "EventSelection"):
+    for path, inst in instances(data, "EventSelection"):
         _check_event_selection(chk, path, inst, regions)
-    for path, inst in _instances(data, "Output"):
+    for path, inst in instances(data, "Output"):
         for opt in ("containers", "containersOnlyForMC"):
             conts = inst.get(opt)
             if isinstance(conts, dict):
@@ -349,7 +347,7 @@ def check_references(data: dict, loaded: LoadedYaml, dynamic: dict) -> list[Conf
                         continue
                     if "->" not in entry:
                         chk.add(path + (opt, i), f"{entry!r} should read "
-                                "'Container.decoration -> branch'")
+                                "'Container.decoration -> branch'", rule="output-var")
                         continue
                     cont = re.sub(r"_(%SYS%|NOSYS)$", "",
                                   entry.split("->")[0].strip().split(".")[0])
@@ -365,5 +363,5 @@ def check_references(data: dict, loaded: LoadedYaml, dynamic: dict) -> list[Conf
                 if not ok:
                     chk.add(path + ("commands", i), f"{cmd!r} is not a command: use "
                             "'enable RE', 'disable RE' or 'rename RE NEW' (optionally "
-                            "prefixed by 'optional')")
+                            "prefixed by 'optional')", rule="output-command")
     return chk.errors

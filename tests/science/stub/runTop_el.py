@@ -15,7 +15,7 @@ line).
 folder and the x509 proxy the stub saw. ``STUB_SLEEP``: seconds to hold a fixed-name temp file
 under ``$TMPDIR`` (as runTop_el.py does) and check nobody else overwrote it.
 ``STUB_CONFIG_MESSAGE``: the text of the configuration error. ``STUB_HADD_STDERR``: text for
-``hadd_stderr.txt``.
+``hadd_stderr.txt``. ``STUB_OUTPUT_MODE``: octal mode to leave ``<name>.root`` with.
 """
 
 import argparse
@@ -97,6 +97,8 @@ def record(args, x509):
         "pgid": os.getpgid(0),
         "input_lines": input_lines,
         "config_dir": cfg,
+        # as PathResolver resolves a relative -t: against the current directory first
+        "config_dir_abs": os.path.abspath(cfg) if cfg else None,
         "config_files": sorted(os.listdir(cfg)) if cfg and os.path.isdir(cfg) else None,
         "x509": x509,
         "setup_mark": os.environ.get("STUB_SETUP_MARK"),
@@ -202,6 +204,8 @@ def main():
             if name:
                 trees.append(name)
     write_root(out, trees, events)
+    if os.environ.get("STUB_OUTPUT_MODE"):  # e.g. 600, as a mkstemp-based writer leaves it
+        os.chmod(out, int(os.environ["STUB_OUTPUT_MODE"], 8))
     if mode == "truncated":
         size = os.path.getsize(out)
         with open(out, "r+b") as f:

@@ -1,0 +1,1 @@
+"""STAND-IN blocks for the stand-in AnalysisBase image (invented; not athena)."""

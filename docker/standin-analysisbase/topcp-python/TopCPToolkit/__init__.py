@@ -1,0 +1,1 @@
+"""STAND-IN TopCPToolkit python package for the stand-in image (invented blocks; not TopCP)."""
