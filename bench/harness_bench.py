@@ -16,8 +16,13 @@ targets: 2 workers >= 1.7 x 1 worker, 2 workers >= 1.5 x the loop. The client po
 server every 5 s, which adds up to ~5 s to every deliver() wall time; the server-side span
 (submit to last upload) is printed too.
 
-Run: ``.venv/bin/python bench/harness_bench.py [--files 20] [--events 20000]``.
-Exit status 1 if a target is missed.
+Then the harness's own life cycle with its own SeaweedFS (in-process ``Harness``): a fresh
+start, a stop, a restart on the same state folder, and a restart of ``python -m
+topcp_harness`` after ``kill -9`` (until it answers), each three times; targets: stop < 3 s,
+start < 5 s (the median is compared).
+
+Run: ``.venv/bin/python bench/harness_bench.py [--files 20] [--events 20000]
+[--lifecycle-only]``. Exit status 1 if a target is missed.
 """
 
 from __future__ import annotations
@@ -81,7 +86,8 @@ def run_harness(files: list[Path], work: Path, workers: int, s3) -> dict:
     from topcp_harness.config import HarnessConfig
     from topcp_harness.server import Harness
 
-    harness = Harness(HarnessConfig(port=0, workers=workers, state_dir=work / "state", s3=s3))
+    harness = Harness(HarnessConfig(port=0, workers=workers, state_dir=work / "state", s3=s3,
+                                    data_dirs=(files[0].parent,)))
     harness.start()
     cache = work / "cache"
     (work / "servicex.yaml").write_text(
@@ -123,6 +129,82 @@ def run_harness(files: list[Path], work: Path, workers: int, s3) -> dict:
             "first_server": first_server, "server_span": span}
 
 
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url + "/servicex", timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def lifecycle(root: Path, rounds: int = 3) -> dict[str, list[float]]:
+    """Start/stop times of a harness with its own SeaweedFS, and a restart after kill -9."""
+    import signal
+    import socket
+
+    from topcp_harness.config import HarnessConfig
+    from topcp_harness.server import Harness
+
+    times: dict[str, list[float]] = {"start (fresh state)": [], "stop": [],
+                                     "start (restart)": [], "start after kill -9": [],
+                                     "process to ready after kill -9": [],
+                                     "  of which Python + imports": []}
+    for i in range(rounds):
+        cfg = HarnessConfig(port=0, workers=1, state_dir=root / f"life{i}", data_dirs=(root,))
+        for label in ("start (fresh state)", "start (restart)"):
+            h = Harness(cfg)
+            t = time.perf_counter()
+            h.start()
+            times[label].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            h.stop()
+            times["stop"].append(time.perf_counter() - t)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cmd = [sys.executable, "-m", "topcp_harness", "--port", str(port), "--workers", "1",
+               "--state-dir", str(root / f"life{i}"), "--data-dir", str(root)]
+        url = f"http://127.0.0.1:{port}"
+        for attempt in ("first", "after kill"):
+            t = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 60
+            while not _answers(url):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"python -m topcp_harness did not come up ({attempt})")
+                time.sleep(0.05)
+            if attempt == "after kill":
+                total = time.perf_counter() - t
+                t = time.perf_counter()
+                subprocess.run([sys.executable, "-c", "import topcp_harness.__main__"],
+                               check=True)
+                imports = time.perf_counter() - t
+                times["process to ready after kill -9"].append(total)
+                times["  of which Python + imports"].append(imports)
+                times["start after kill -9"].append(total - imports)
+            proc.send_signal(signal.SIGKILL if attempt == "first" else signal.SIGTERM)
+            proc.wait(timeout=60)
+    return times
+
+
+def report_lifecycle(times: dict[str, list[float]]) -> bool:
+    """Medians against the targets: stop < 3 s, start < 5 s (the process figures: info)."""
+    ok = True
+    for label, values in times.items():
+        median = sorted(values)[len(values) // 2]
+        line = (f"{label:>31}: median {median:5.2f} s "
+                f"(runs {', '.join(f'{v:.2f}' for v in values)})")
+        if label.startswith(("start", "stop")):
+            target = 3.0 if label == "stop" else 5.0
+            ok &= median < target
+            line += f" target < {target:.0f} s {'PASS' if median < target else 'FAIL'}"
+        print(line, flush=True)
+    print(f"(1-min load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    return ok
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=20)
@@ -134,8 +216,14 @@ def main() -> int:
                     help="events per input file (>= 20000; default 50000)")
     ap.add_argument("--repeat", type=int, choices=(1, 2), default=2,
                     help="2 (default): run A B C C B A and keep each one's best wall time")
+    ap.add_argument("--lifecycle-only", action="store_true",
+                    help="only the start/stop figures (seconds instead of minutes)")
     args = ap.parse_args()
-    from topcp_harness.storage import SeaweedServer
+    from topcp_harness.seaweed import SeaweedServer
+
+    if args.lifecycle_only:
+        with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp:
+            return 0 if report_lifecycle(lifecycle(Path(tmp))) else 1
 
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp:
         root = Path(tmp)
@@ -170,6 +258,7 @@ def main() -> int:
             runs = {k: min(v, key=lambda r: r["wall"]) for k, v in all_runs.items()}
         finally:
             seaweed.stop()
+        life_ok = report_lifecycle(lifecycle(root))
     speedup = runs["1 worker"]["wall"] / runs["2 workers"]["wall"]
     vs_loop = runs["loop"]["wall"] / runs["2 workers"]["wall"]
     span_speedup = runs["1 worker"]["server_span"] / runs["2 workers"]["server_span"]
@@ -184,7 +273,7 @@ def main() -> int:
           f"(loop: {runs['loop']['first_client']:.1f} s)")
     print(json.dumps({"runs": all_runs, "speedup_2v1": speedup, "speedup_vs_loop": vs_loop,
                       "server_span_speedup_2v1": span_speedup}))
-    return 0 if ok1 and ok2 else 1
+    return 0 if ok1 and ok2 and life_ok else 1
 
 
 if __name__ == "__main__":

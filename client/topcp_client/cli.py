@@ -15,6 +15,7 @@ from typing import Annotated  # noqa: UP035 (typer reads Optional)
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .configs import UsageError
@@ -350,7 +351,12 @@ def deliver(
         "--skip-check", help="Submit even when the pre-flight check of local input files "
         "finds errors against the config.")] = False,
 ) -> None:
-    """Validate the configs, then submit the TopCP query with servicex.deliver()."""
+    """Validate the configs, then submit the TopCP query with servicex.deliver().
+
+    Exit 0 when every file of every sample came back; 1 on config errors (nothing is
+    submitted), a failed sample, or any failed file (each one is named with its reason;
+    the delivered files are still listed); 2 on usage mistakes.
+    """
     from .delivery import check_spec, load_spec, spec_from_flags
     from .delivery import deliver as do_deliver
 
@@ -371,26 +377,42 @@ def deliver(
                             [str(f) for f in getattr(sample_spec.Dataset, "files", None) or []],
                             skip=skip_check, nothing_done="nothing was submitted")
     try:
-        results = do_deliver(spec, backend=backend, config_path=config, ignore_cache=ignore_cache)
+        samples = do_deliver(spec, backend=backend, config_path=config, ignore_cache=ignore_cache)
     except Exception as exc:  # servicex raises NameError/ValueError/RuntimeError for setup issues
         err.print(f"[red]error:[/red] ServiceX delivery failed: {type(exc).__name__}: {exc}",
                   highlight=False)
         raise typer.Exit(1) from None
-    failed = 0
-    for sample_name, files in results.items():
-        if hasattr(files, "valid") and not files.valid():
-            failed += 1
-            err.print(f"[red]{sample_name}: failed[/red]")
+    _print_delivery(samples)
+    raise typer.Exit(0 if all(s.ok for s in samples) else 1)
+
+
+def _print_delivery(samples) -> None:
+    for s in samples:
+        if s.error is not None:
+            err.print("[red]error:[/red] " + escape(f"{s.name}: failed: {s.error}"),
+                      highlight=False)
             continue
-        out.print(f"{sample_name}: {len(files)} file(s)")
-        for f in files:
+        out.print(f"{s.name}: {len(s.files)} file(s)", highlight=False)
+        for f in s.files:
             out.print(f"  {f}", highlight=False)
-    raise typer.Exit(1 if failed else 0)
+        if s.failed_count:
+            of = f" of {s.total}" if s.total else ""
+            err.print("[red]error:[/red] " + escape(f"{s.name}: {s.failed_count}{of} file(s) "
+                                                    f"failed (request {s.request_id}):"),
+                      highlight=False)
+            for f in s.failed:
+                err.print(f"  {f.path}: {f.reason}", highlight=False, markup=False)
+            if len(s.failed) < s.failed_count:
+                err.print(f"  ({s.failed_count - len(s.failed)} more not listed by the server)")
+            err.print(f"  failed files: {s.failed_files_url}; logs: servicex transforms logs "
+                      f"{s.request_id}", highlight=False, markup=False)
 
 
 @app.command()
 def serve(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 for the ServiceX API.")] = 5001,
+    port: Annotated[int, typer.Option(help="Port for the ServiceX API.")] = 5001,
+    host: Annotated[str, typer.Option(
+        help="Address to bind; anything but loopback needs --auth.")] = "127.0.0.1",
     workers: Annotated[int | None, typer.Option(
         help="Files transformed in parallel (default: the harness's choice).")] = None,
     runner: Annotated[str, typer.Option(
@@ -400,13 +422,42 @@ def serve(
     = None,
     image: Annotated[str | None, typer.Option(
         help="Science image for --runner docker.")] = None,
+    data_dir: Annotated[list[Path] | None, typer.Option(
+        "--data-dir", help="Folder local inputs must lie in (repeatable; default: the "
+        "current folder).")] = None,
+    allow_remote_inputs: Annotated[bool, typer.Option(
+        "--allow-remote-inputs", help="Let transforms fetch root:// and https:// inputs.")]
+    = False,
+    auth: Annotated[bool, typer.Option(
+        "--auth", help="Require a token on every API call (kept in the state folder and "
+        "printed in the servicex.yaml snippet).")] = False,
+    token_file: Annotated[Path | None, typer.Option(
+        help="Require the token stored in this file (implies --auth).")] = None,
 ) -> None:
-    """Start the local 'ServiceX in a box' that the servicex client can deliver() to."""
+    """Start the local 'ServiceX in a box' that the servicex client can deliver() to.
+
+    Prints what it serves (URL, workers, state and data folders, the servicex.yaml to use)
+    once ready; runs until Ctrl-C. A busy port or a state folder in use is one error line
+    (exit 1).
+    """
     if runner not in ("process", "docker"):
         raise _usage(f"--runner must be 'process' or 'docker', not '{runner}'")
+    import logging
+
+    from topcp_harness.config import default_state_dir
+    from topcp_harness.security import resolve_token
     from topcp_harness.server import serve as harness_serve
 
-    harness_serve(port=port, workers=workers, runner=runner, state_dir=state_dir, image=image)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    state = state_dir or default_state_dir()
+    try:
+        token = resolve_token(auth=auth, token_file=token_file, state_dir=state)
+        harness_serve(port=port, host=host, workers=workers, runner=runner, state_dir=state,
+                      image=image, token=token, allow_remote=allow_remote_inputs,
+                      data_dirs=tuple(data_dir) if data_dir else None)
+    except (ValueError, OSError, RuntimeError) as exc:
+        err.print("[red]error:[/red] " + escape(str(exc)), highlight=False)
+        raise typer.Exit(1) from None
 
 
 def _expected_inputs(values: list[str] | None) -> list[str] | None:

@@ -605,6 +605,13 @@ def check_input(source: str) -> str:
         raise TransformError(
             EXIT_INPUT, f"input file {path} is not a ROOT file (expected a PHYSLITE DAOD)"
         )
+    try:  # the header and key list too: a truncated copy (or a text file starting "root") fails here
+        read_root_keys(path)
+    except (RootFileError, OSError) as exc:
+        raise TransformError(
+            EXIT_INPUT, f"input file {path} is not a readable ROOT file ({exc}); expected a "
+            "complete PHYSLITE DAOD"
+        ) from None
     return path
 
 
@@ -741,6 +748,7 @@ class LogScan:
         self.exception: str | None = None
         self.first_error: str | None = None  # EventLoop's first ERROR line names the cause
         self.setup_problem: str | None = None
+        self.first_error: str | None = None  # the child's first "ERROR..." line
         self.tail: list[str] = []
 
     def feed(self, line: str) -> None:

@@ -1,9 +1,15 @@
-"""The REST API: exactly the part of ServiceX's that servicex 3.3.1 calls.
+"""The REST API: exactly the part of ServiceX's that servicex 3.3.1 calls, plus its pages.
 
 Field names are ServiceX's (hyphenated). Errors are JSON ``{"message": ...}`` (the key the
 client's ``_extract_message`` reads) with the status codes the client turns into readable
 exceptions: a mistake in the request is 400 (``ValueError("Invalid transform request: ...")``),
-an unknown id 404 (``ValueError``). A user mistake never produces a 500.
+an unknown id 404 (``ValueError``), a code generator rejection 500 as on ServiceX
+(``RuntimeError``, see ``Harness.submit``), a missing or wrong token 401.
+
+Every request first passes the Host check (DNS rebinding) and, when the harness has a token,
+the bearer-token check; ``GET /servicex`` (as upstream's ``Info`` resource, which has no
+``@auth_required``) and ``POST /token/refresh`` (it checks the refresh token itself) are
+open to token-less callers.
 """
 
 from __future__ import annotations
@@ -11,8 +17,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from . import pages
+from .security import bearer, host_allowed
 
 if TYPE_CHECKING:  # pragma: no cover
     from .server import Harness
@@ -45,6 +54,44 @@ def create_api(harness: Harness) -> Flask:
         log.exception("internal error on %s %s", request.method, request.path)
         return jsonify({"message": f"internal harness error ({type(exc).__name__}: {exc}); "
                                    "see the harness log"}), 500
+
+    open_paths = {"/servicex", "/token/refresh"}
+
+    @app.before_request
+    def _guard():
+        harness.requests_in_flight.enter()
+        if not host_allowed(request.host, harness.config.host, harness.auth.required):
+            raise ApiError(403, f"Host {request.host!r} is not this harness (DNS rebinding "
+                                f"protection); use {harness.url}")
+        if request.path not in open_paths and \
+                not harness.auth.allows(bearer(request.headers.get("Authorization"))):
+            raise ApiError(401, "Not Authorized: this harness needs its token (token: in "
+                                "servicex.yaml, as printed when it started)")
+
+    @app.teardown_request
+    def _done(_exc):
+        harness.requests_in_flight.leave()
+
+    @app.post("/token/refresh")
+    def token_refresh():
+        # As ServiceX's TokenRefresh: the refresh token in, a short-lived access JWT out.
+        if not harness.auth.is_refresh_token(bearer(request.headers.get("Authorization"))):
+            raise ApiError(401, "Invalid or outdated refresh token")
+        return jsonify({"access_token": harness.auth.mint()})
+
+    @app.get("/transformation-request/<request_id>")
+    @app.get("/transformation-request/<request_id>/results")
+    def results_page(request_id: str):
+        status = request.args.get("status")
+        req, files = harness.files_for_page(request_id, status)
+        html = pages.results_html(req, files, status, harness.log_url(request_id))
+        return Response(html, mimetype="text/html")
+
+    @app.get("/transformation-request/<request_id>/logs")
+    def logs_page(request_id: str):
+        # the client's filter for `servicex transforms logs --log-level error` and its links
+        only_failed = "level:'error'" in request.args.get("_a", "")
+        return Response(harness.logs_text(request_id, only_failed), mimetype="text/plain")
 
     @app.get("/servicex")
     def info():

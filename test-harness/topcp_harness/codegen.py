@@ -44,6 +44,7 @@ class GeneratedBundle:
 
 
 def _message(resp: requests.Response) -> str:
+    """The reply's ``Message`` as ServiceX's app reads it (``str(json)`` when there is none)."""
     try:
         body = resp.json()
     except ValueError:
@@ -58,8 +59,10 @@ def _message(resp: requests.Response) -> str:
 def generate(url: str, selection: str) -> GeneratedBundle:
     """Ask the code generator at ``url`` for the bundle of ``selection``.
 
-    A 4xx reply is a rejection of the query. So is a 5xx that carries a ``Message``: upstream
-    code generators (servicex-code-gen-lib) answer every user mistake with 500.
+    Any reply other than 200 is a rejection, as in ServiceX's app (``code_gen_adapter.py``
+    ``generate_code_for_selection``, ssl-hep/ServiceX 2024-10: ``status_code != 200`` ->
+    ``ValueError(f"Failed to generate translation code: {json['Message']}")``); upstream code
+    generators (servicex-code-gen-lib) answer every user mistake with 500.
     """
     try:
         resp = requests.post(url.rstrip("/") + GENERATE_PATH, json={"code": selection},
@@ -67,10 +70,7 @@ def generate(url: str, selection: str) -> GeneratedBundle:
     except requests.RequestException as exc:
         raise CodegenUnavailable(f"code generator at {url} unreachable: {exc}") from exc
     if resp.status_code != 200:
-        message = _message(resp)
-        if 400 <= resp.status_code < 500 or "Message" in resp.text:
-            raise CodegenRejected(message)
-        raise CodegenUnavailable(f"code generator at {url} failed ({resp.status_code}): {message}")
+        raise CodegenRejected(_message(resp))
     try:
         parts = MultipartDecoder.from_response(resp).parts
     except Exception as exc:  # the decoder raises several unrelated types
@@ -110,7 +110,8 @@ class EmbeddedCodegen:
 
     def start(self) -> str:
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="codegen",
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.1}, name="codegen",
                                         daemon=True)
         self._thread.start()
         url = f"http://127.0.0.1:{self._server.server_port}"

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 RUNNERS = ("process", "docker")
+
+#: The longest a status reply may be held (Harness.status_for_client). servicex 3.3.1 reads
+#: the status with httpx's default 5 s timeout (servicex_adapter.py get_transform_status, no
+#: timeout argument; httpx 0.28 Timeout(5.0)); a hold at or above it makes every held poll
+#: time out, and after ~5 min without a change deliver() dies with httpx.ReadTimeout.
+MAX_STATUS_HOLD_S = 3.0
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps the server on this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 @dataclass(frozen=True)
@@ -60,7 +77,16 @@ class HarnessConfig:
     None runs the topcp code generator embedded on its own 127.0.0.1 port; ``s3`` None starts a
     SeaweedFS server with its data under ``state_dir``; ``image`` overrides the science image
     the code generator names (docker runner only); ``retries`` is how many more attempts a
-    failed file gets before it is reported failed.
+    file gets when its worker or container was lost (killed): like ServiceX, a file whose
+    transform itself failed is not tried again.
+
+    Safety: ``token`` (None: none) is the refresh token clients put in servicex.yaml; with
+    one, every API call needs it. Without one the harness listens on loopback only, unless
+    ``insecure_bind`` says the address is private anyway (inside a container whose port is
+    published on 127.0.0.1). ``data_dirs`` are the folders submitted local paths must lie in
+    (None: the working directory at start); ``allow_remote`` lets the transform fetch
+    ``root://`` or ``https://`` inputs. ``expire_days`` deletes finished requests that old
+    (0: never), as ServiceX's minio cleanup does (helm values ``minioCleanup.maxAge: 30``).
     """
 
     host: str = "127.0.0.1"
@@ -78,7 +104,12 @@ class HarnessConfig:
     name: str = "topcp-harness"
     # Seconds a status reply that would repeat the previous one waits for the next change
     # (Harness.status_for_client); 0 answers at once, like a ServiceX server.
-    status_hold: float = 8.0
+    status_hold: float = MAX_STATUS_HOLD_S
+    token: str | None = None
+    insecure_bind: bool = False
+    data_dirs: tuple[Path, ...] | None = None
+    allow_remote: bool = False
+    expire_days: float = 30.0
 
     def __post_init__(self) -> None:
         if self.runner not in RUNNERS:
@@ -87,12 +118,26 @@ class HarnessConfig:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
         if self.retries < 0:
             raise ValueError(f"retries must be 0 or more, got {self.retries}")
-        if self.status_hold < 0:
-            raise ValueError(f"status_hold must be 0 or more seconds, got {self.status_hold}")
+        if not 0 <= self.status_hold <= MAX_STATUS_HOLD_S:
+            raise ValueError(
+                f"status_hold must be 0 to {MAX_STATUS_HOLD_S:g} seconds, got {self.status_hold:g}"
+                " (servicex reads the status with a 5 s timeout)")
+        if self.expire_days < 0:
+            raise ValueError(f"expire_days must be 0 (never) or more, got {self.expire_days:g}")
+        if self.token is not None and len(self.token) < 16:
+            raise ValueError("the API token must be at least 16 characters")
+        if not is_loopback(self.host) and self.token is None and not self.insecure_bind:
+            raise ValueError(
+                f"refusing to listen on {self.host} without a token: anyone who can reach it "
+                "could run transforms as you and read every output. Keep the default "
+                "127.0.0.1, or require a token (--auth)")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0..65535, got {self.port}")
         object.__setattr__(self, "state_dir", Path(self.state_dir).expanduser().resolve())
         object.__setattr__(self, "s3", S3Settings.coerce(self.s3))
+        dirs = (Path.cwd(),) if self.data_dirs is None else self.data_dirs
+        object.__setattr__(self, "data_dirs",
+                           tuple(Path(d).expanduser().resolve() for d in dirs))
         if self.x509_proxy is not None:
             object.__setattr__(self, "x509_proxy", Path(self.x509_proxy).expanduser().resolve())
 

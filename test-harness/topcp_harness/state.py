@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -49,7 +50,9 @@ CREATE TABLE IF NOT EXISTS requests (
     status TEXT NOT NULL,
     submit_time TEXT NOT NULL,
     finish_time TEXT,
-    error TEXT
+    error TEXT,
+    s3_access_key TEXT,
+    s3_secret_key TEXT
 );
 CREATE INDEX IF NOT EXISTS requests_cache_key ON requests (cache_key);
 CREATE TABLE IF NOT EXISTS files (
@@ -109,6 +112,12 @@ class StateDB:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        # It holds the requests' S3 read keys: owner only (SQLite gives its -wal and -shm
+        # files the database file's mode). The state folder itself may be shared with
+        # containers (compose), so it is left as it is.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        if path.stat().st_uid == os.getuid():
+            path.chmod(0o600)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
@@ -116,6 +125,14 @@ class StateDB:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a state folder written by an older harness up to this schema."""
+        cols = {r["name"] for r in self._db.execute("PRAGMA table_info(requests)")}
+        for col in ("s3_access_key", "s3_secret_key"):
+            if col not in cols:
+                self._db.execute(f"ALTER TABLE requests ADD COLUMN {col} TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -212,6 +229,27 @@ class StateDB:
     def delete_request(self, request_id: str) -> bool:
         with self._tx() as db:
             return db.execute("DELETE FROM requests WHERE id = ?", (request_id,)).rowcount > 0
+
+    def set_reader_key(self, request_id: str, access_key: str, secret_key: str) -> None:
+        """The read-only S3 key that the status hands to the client for this request."""
+        with self._tx() as db:
+            db.execute("UPDATE requests SET s3_access_key = ?, s3_secret_key = ? WHERE id = ?",
+                       (access_key, secret_key, request_id))
+
+    def reader_keys(self) -> dict[str, tuple[str, str]]:
+        """Request id -> its read-only S3 key, for every request that has one."""
+        rows = self._all("SELECT id, s3_access_key, s3_secret_key FROM requests"
+                         " WHERE s3_access_key IS NOT NULL")
+        return {r["id"]: (r["s3_access_key"], r["s3_secret_key"]) for r in rows}
+
+    def finished_requests(self, before: str | None = None) -> list[dict[str, Any]]:
+        """Terminal requests, the longest finished first; ``before``: finished before it."""
+        sql = "SELECT * FROM requests WHERE status IN (?, ?, ?)"
+        args: tuple = TERMINAL
+        if before is not None:
+            sql += " AND COALESCE(finish_time, submit_time) < ?"
+            args = (*TERMINAL, before)
+        return self._all(sql + " ORDER BY COALESCE(finish_time, submit_time), submit_time", args)
 
     def unfinished_requests(self) -> list[dict[str, Any]]:
         return self._all(
@@ -352,6 +390,15 @@ class StateDB:
                 "UPDATE files SET status = ?, error = ?, created_at = ?, seconds = ? WHERE id = ?",
                 (FAILURE, error, utcnow(), seconds, file_id),
             )
+
+    def abandon_attempt(self, file_id: int, error: str) -> None:
+        """Close the file's open attempt (if any) with ``error`` and mark the file failed."""
+        now = utcnow()
+        with self._tx() as db:
+            db.execute("UPDATE attempts SET finished = ?, error = ? WHERE file_id = ? AND"
+                       " finished IS NULL", (now, error, file_id))
+            db.execute("UPDATE files SET status = ?, error = ?, created_at = ? WHERE id = ?"
+                       " AND status = ?", (FAILURE, error, now, file_id, IN_FLIGHT))
 
     def attempts(self, file_id: int) -> list[dict[str, Any]]:
         return self._all("SELECT * FROM attempts WHERE file_id = ? ORDER BY n", (file_id,))

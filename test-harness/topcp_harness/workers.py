@@ -1,10 +1,23 @@
-"""The worker pool: one task per input file, N workers, retries, uploads, progress logs.
+"""The worker pool: one task per input file, N workers, uploads, progress logs, retries.
 
 A task is a file id. A worker claims it in the state database (so a canceled or deleted
 request is skipped), runs one attempt with its runner, and either uploads the output to the
-request's bucket and records ``total-bytes`` as the stored object's size, or puts the file back
-at the end of the queue until it has had ``1 + retries`` attempts. Every attempt writes its own
-log (header, the script's lines with elapsed time, footer) under the request's folder.
+request's bucket and records ``total-bytes`` as the stored object's size, or decides:
+
+* the transform failed (a non-zero exit with its ERROR line, no output, a timeout): the file
+  is **failed at once**. ServiceX tries each replica of a file once (the sidecar's
+  ``transform_file`` loops over replicas and records a failure; only Celery's ``acks_late``
+  re-delivers a file whose pod died: ssl-hep/ServiceX ``transformer_sidecar/transformer.py``,
+  2024-10), and a file list has one replica per file;
+* the worker or container was **lost** (the transform script killed by a signal, the
+  container killed or gone) or the **object store** failed: the file goes back to the end of
+  the queue until it has had ``1 + retries`` attempts (after an upload failure the store is
+  first asked to make room);
+* the harness is stopping: the attempt is recorded as interrupted and the file is resumed
+  after the restart without counting against it.
+
+Every attempt writes its own log (header, the script's lines with elapsed time, footer)
+under the request's folder, and is closed in the database whatever happens.
 """
 
 from __future__ import annotations
@@ -20,13 +33,30 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import state as st
-from .runners import Job, Runner
+from .runners import CONTAINER_LOST_CODES, Job, Runner
 from .state import StateDB
 from .storage import S3Store, StorageError
 
 log = logging.getLogger(__name__)
 
 _STOP = -1
+
+#: The scratch name of every output. Short on purpose: the S3 object name (up to 255
+#: characters, the input path with '/' -> ':') is only the key in the bucket; as a file name it
+#: plus the transform's temporary suffix would pass NAME_MAX for inputs over 240 characters.
+OUTPUT_NAME = "output"
+
+#: Exit codes of the transform that mean "the worker was lost", not "the file is bad": the
+#: container's (docker's 125/126/127/137, runners.CONTAINER_LOST_CODES) and the script's own
+#: 128+signal when something other than the harness stopped it (SIGHUP, SIGINT, SIGTERM).
+#: A negative code (the process runner's script killed by a signal) counts as well.
+LOST_WORKER_CODES = CONTAINER_LOST_CODES | {128 + signal.SIGHUP, 128 + signal.SIGINT,
+                                            128 + signal.SIGTERM}
+
+
+def worker_lost(returncode: int) -> bool:
+    """Whether a failed attempt's exit code says its process or container went away."""
+    return returncode < 0 or returncode in LOST_WORKER_CODES
 
 
 def local_path(name: str) -> Path | None:
@@ -50,11 +80,13 @@ class RequestPaths:
 
 class WorkerPool:
     def __init__(self, *, db: StateDB, store: S3Store, state_dir: Path, workers: int,
-                 retries: int, make_runner: Callable[[str], Runner]) -> None:
+                 retries: int, make_runner: Callable[[str], Runner],
+                 make_room: Callable[[], None] | None = None) -> None:
         self.db = db
         self.store = store
         self.state_dir = state_dir
         self.retries = retries
+        self.make_room = make_room
         self._queue: queue.Queue[int] = queue.Queue()
         self._runners = [make_runner(f"w{i}") for i in range(workers)]
         self._threads = [
@@ -94,11 +126,12 @@ class WorkerPool:
                 return
             try:
                 self._process(runner, worker, fid)
-            except Exception:  # noqa: BLE001 - one file's bug must not kill the worker
+            except Exception as exc:  # noqa: BLE001 - one file's bug must not kill the worker
                 log.exception("worker %s: unexpected error on file %s", worker, fid)
                 f = self.db.file(fid)
-                if f is not None and f["status"] == st.IN_FLIGHT:
-                    self.db.file_failed(fid, "internal harness error (see the harness log)", 0.0)
+                if f is not None:
+                    self.db.abandon_attempt(fid, f"internal harness error ({type(exc).__name__}:"
+                                                 f" {exc}); see the harness log")
                     self.db.finish_if_done(f["request_id"])
 
     def _process(self, runner: Runner, worker: str, fid: int) -> None:
@@ -115,72 +148,87 @@ class WorkerPool:
         n = self.db.start_attempt(fid, worker, str(log_path))
         if n is None:  # canceled, deleted, or already handled
             return
-        scratch = paths.scratch / f"{f['idx']:05d}-{n}"
-        scratch.mkdir(parents=True, exist_ok=True)
-        output = scratch / f["object_name"]
-        job = Job(
-            request_id=req["id"], bundle_dir=Path(req["bundle_dir"]), input=f["path"],
-            output=output, fmt=req["result_format"], scratch_dir=paths.scratch,
-            local_inputs=self._local_inputs(req["id"]), image=req["image"],
-        )
         total = self.db.counts(req["id"])["files"]
+        scratch = paths.scratch / f"{f['idx']:05d}-{n}"
         started = time.monotonic()
-        with open(log_path, "w", encoding="utf-8") as logf:
-            logf.write(f"[{st.utcnow()}] request {req['id']} file {f['idx'] + 1}/{total} "
-                       f"attempt {n} on {worker}: {f['path']}\n")
-            logf.flush()
-
-            def on_line(line: str) -> None:
-                logf.write(f"[{time.monotonic() - started:8.2f}s] {line}\n")
+        returncode: int | None = None
+        events: int | None = None
+        size: int | None = None
+        error: str | None = None
+        transient = False  # the store failed, not the transform
+        try:
+            with open(log_path, "w", encoding="utf-8") as logf:
+                logf.write(f"[{st.utcnow()}] request {req['id']} file {f['idx'] + 1}/{total} "
+                           f"attempt {n} on {worker}: {f['path']}\n")
                 logf.flush()
+                scratch.mkdir(parents=True, exist_ok=True)
+                output = scratch / OUTPUT_NAME
+                job = Job(
+                    request_id=req["id"], bundle_dir=Path(req["bundle_dir"]), input=f["path"],
+                    output=output, fmt=req["result_format"], scratch_dir=paths.scratch,
+                    local_inputs=self._local_inputs(req["id"]), image=req["image"],
+                )
 
-            outcome = runner.run(job, on_line)
-            error = outcome.error
-            size = None
-            current = self.db.request(req["id"])
-            if current is None or current["status"] != st.RUNNING:
-                logf.write(f"[{st.utcnow()}] request is no longer running; output discarded\n")
-                shutil.rmtree(scratch, ignore_errors=True)
-                if current is not None:
-                    self.db.end_attempt(fid, n, returncode=outcome.returncode,
-                                        error="request canceled", seconds=outcome.seconds)
-                    self.db.file_retry(fid, "request canceled")
-                return
-            if outcome.ok and not output.is_file():
-                error = f"the transform reported success but wrote no output file {output.name}"
-            elif outcome.ok:
-                try:
-                    size = self.store.upload(req["id"], f["object_name"], output)
-                except StorageError as exc:
-                    error = str(exc)
-            seconds = time.monotonic() - started
-            logf.write(f"[{st.utcnow()}] attempt {n} {'succeeded' if error is None else 'failed'}"
-                       f" after {seconds:.2f}s (exit code {outcome.returncode}, events "
-                       f"{outcome.events}, bytes {size})" + (f": {error}" if error else "") + "\n")
-        shutil.rmtree(scratch, ignore_errors=True)
+                def on_line(line: str) -> None:
+                    logf.write(f"[{time.monotonic() - started:8.2f}s] {line}\n")
+                    logf.flush()
+
+                outcome = runner.run(job, on_line)
+                returncode, events, error = outcome.returncode, outcome.events, outcome.error
+                current = self.db.request(req["id"])
+                if current is None or current["status"] != st.RUNNING:
+                    logf.write(f"[{st.utcnow()}] request is no longer running; output "
+                               "discarded\n")
+                    if current is not None:
+                        self.db.end_attempt(fid, n, returncode=returncode,
+                                            error="request canceled", seconds=outcome.seconds)
+                        self.db.file_retry(fid, "request canceled")
+                    return
+                if outcome.ok and not output.is_file():
+                    error = "the transform reported success but wrote no output file"
+                elif outcome.ok:
+                    try:
+                        size = self.store.upload(req["id"], f["object_name"], output)
+                    except StorageError as exc:
+                        error, transient = str(exc), True
+                seconds = time.monotonic() - started
+                logf.write(f"[{st.utcnow()}] attempt {n} "
+                           f"{'succeeded' if error is None else 'failed'} after {seconds:.2f}s "
+                           f"(exit code {returncode}, events {events}, bytes {size})"
+                           + (f": {error}" if error else "") + "\n")
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        self._record(req["id"], f, n, total, returncode=returncode, events=events, size=size,
+                     error=error, transient=transient, seconds=time.monotonic() - started)
+
+    def _record(self, request_id: str, f: dict, n: int, total: int, *, returncode: int | None,
+                events: int | None, size: int | None, error: str | None, transient: bool,
+                seconds: float) -> None:
+        """Close attempt ``n`` of file ``f`` and decide what happens to the file."""
+        fid, which = f["id"], f"request {request_id}: file {f['idx'] + 1}/{total}"
         interrupted = error is not None and self._stopping.is_set()
-        self.db.end_attempt(fid, n, returncode=outcome.returncode,
+        self.db.end_attempt(fid, n, returncode=returncode,
                             error=st.INTERRUPTED if interrupted else error, seconds=seconds)
         if error is None:
             assert size is not None
-            self.db.file_succeeded(fid, total_bytes=size, total_events=outcome.events,
-                                   seconds=seconds)
-            log.info("request %s: file %d/%d done in %.2fs (attempt %d, %d bytes)", req["id"],
-                     f["idx"] + 1, total, seconds, n, size)
+            self.db.file_succeeded(fid, total_bytes=size, total_events=events, seconds=seconds)
+            log.info("%s done in %.2fs (attempt %d, %d bytes)", which, seconds, n, size)
         elif interrupted:
             self.db.file_retry(fid, error)  # resumed after a restart, not counted as a failure
-        elif self.db.failed_attempts(fid) <= self.retries:
+        elif (transient or worker_lost(returncode or 0)) and \
+                self.db.failed_attempts(fid) <= self.retries:
+            if transient and self.make_room is not None:
+                self.make_room()
             self.db.file_retry(fid, error)
-            log.warning("request %s: file %d/%d attempt %d failed (%s); retrying", req["id"],
-                        f["idx"] + 1, total, n, error)
+            log.warning("%s attempt %d failed (%s; %s); retrying", which, n, error,
+                        "object store" if transient else "worker lost")
             self._queue.put(fid)
         else:
             self.db.file_failed(fid, error, seconds)
-            log.error("request %s: file %d/%d failed after %d attempts: %s", req["id"],
-                      f["idx"] + 1, total, n, error)
-        if self.db.finish_if_done(req["id"]):
-            c = self.db.counts(req["id"])
-            log.info("request %s complete: %d ok, %d failed", req["id"], c["completed"],
+            log.error("%s failed (attempt %d): %s", which, n, error)
+        if self.db.finish_if_done(request_id):
+            c = self.db.counts(request_id)
+            log.info("request %s complete: %d ok, %d failed", request_id, c["completed"],
                      c["failed"])
 
     def _local_inputs(self, request_id: str) -> list[Path]:
@@ -217,3 +265,65 @@ def _terminate_own_transforms(state_dir: Path) -> None:
                     os.killpg(int(pid), signal.SIGTERM)
                 except (ProcessLookupError, PermissionError):
                     pass
+
+
+def _orphan_of(args: list[str], requests_dir: str) -> bool:
+    """Whether a command line is one of our transforms: the bundle's script under
+    ``requests_dir``, or runTop_el.py (real or emulated) with its config in a work dir there."""
+    for i, arg in enumerate(args):
+        if not arg.startswith(requests_dir):
+            continue
+        if arg.endswith("/generated/transform_single_file.py"):
+            return True
+        if i > 0 and args[i - 1] == "-t" and "/scratch/.topcp-work-" in arg:
+            return True
+    return False
+
+
+def reclaim_orphans(state_dir: Path, grace: float = 5.0) -> list[int]:
+    """Stop transforms a killed harness of this state folder left running; returns their PIDs.
+
+    After ``kill -9`` of the harness its transform scripts (each in its own session) and their
+    runTop_el.py children run on. They are recognised by their command line alone (see
+    ``_orphan_of``: a path under ``<state>/requests/``), so nothing else of the user's is
+    touched; they get SIGTERM (the script then stops its child and removes its work dir),
+    then SIGKILL after ``grace`` seconds.
+    """
+    requests_dir = str(state_dir / "requests") + os.sep
+    me = os.getpid()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            args = [a.decode(errors="replace")
+                    for a in (entry / "cmdline").read_bytes().split(b"\0") if a]
+        except OSError:
+            continue
+        if _orphan_of(args, requests_dir):
+            found.append(int(entry.name))
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        alive = []
+        for pid in found:
+            try:
+                os.kill(pid, sig)
+                alive.append(pid)
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.monotonic() + grace
+        while alive and time.monotonic() < deadline:
+            alive = [p for p in alive if not _zombie(p)]
+            time.sleep(0.05)
+        if not alive:
+            break
+    if found:
+        log.warning("stopped %d transform process(es) left running by an earlier harness: %s",
+                    len(found), found)
+    return found
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z"
+    except OSError:
+        return True

@@ -85,3 +85,39 @@ def test_every_command_documents_every_option():
             if param.name != "help":
                 assert getattr(param, "help", None), f"{name} {param.name} lacks help"
         assert runner.invoke(app, [name, "--help"]).exit_code == 0
+
+
+def test_deliver_exits_1_and_says_why_when_a_sample_failed_outright(tmp_path, ttbar_configs,
+                                                                   physlite_ttree,
+                                                                   monkeypatch):
+    # e.g. a canceled request or a refused submission: servicex returns an invalid GuardList
+    import servicex
+    from servicex.servicex_client import GuardList
+
+    def canceled(spec, **kwargs):
+        return {"topcp": GuardList(RuntimeError('Request "topcp" was canceled'))}
+
+    monkeypatch.setattr(servicex, "deliver", canceled)
+    res = runner.invoke(app, ["deliver", "--reco", str(ttbar_configs["reco"]), "-d",
+                              str(physlite_ttree)])
+    assert res.exit_code == 1
+    assert 'topcp: failed: RuntimeError: Request "topcp" was canceled' in res.stderr
+
+
+def test_failed_requests_are_found_in_what_servicex_logs():
+    # servicex 3.3.1 logs this line (query_core.py transform_complete) only for a transform
+    # that completed with failures; deliver() itself does not raise
+    import logging
+
+    from topcp_client.delivery import _FailedRequestIds
+
+    handler = _FailedRequestIds()
+    log = logging.getLogger("servicex.query_core")
+    log.addHandler(handler)
+    try:
+        log.error('Transform "mixed" completed with failures: 1/3 files failed.')
+        log.error("Transform Request id: 5fa4a93d-0000-4000-8000-000000000001")
+        log.error("Transform Request id: 5fa4a93d-0000-4000-8000-000000000001")
+    finally:
+        log.removeHandler(handler)
+    assert handler.ids == ["5fa4a93d-0000-4000-8000-000000000001"]

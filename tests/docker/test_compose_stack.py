@@ -57,8 +57,9 @@ def test_a_config_error_reaches_deliver_as_the_codegen_message(deliver_files, tt
     bad = tmp_path / "reco.yaml"
     bad.write_text(ttbar_configs["reco"].read_text() + "\nJetz:\n  - containerName: AnaJets\n")
     data = Path(os.environ["TOPCP_DATA_DIR"])
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(RuntimeError) as info:  # ServiceX's 500 "Failed to generate ..."
         deliver_files("bad", [data / "PHYSLITE_example.root"], bad, return_exceptions=False)
+    assert "Failed to generate translation code" in str(info.value)
     assert "Jetz" in str(info.value) and "reco.yaml" in str(info.value)
 
 

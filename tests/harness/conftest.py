@@ -1,9 +1,9 @@
 """Fixtures for the harness tests: a SeaweedFS store, harnesses, and a servicex client setup.
 
-The harness under test is real throughout: a SeaweedFS server (one per session, reached as an
-external S3 endpoint), the embedded topcp code generator over HTTP, and the process runner with
-the emulator. The client is the unmodified servicex 3.3.1 ``deliver()``, configured by a
-servicex.yaml written into the test's own folder.
+The harness under test is real throughout: its own SeaweedFS, the embedded topcp code
+generator over HTTP, and the process runner with the emulator (a second SeaweedFS per session
+serves tests of the storage layer as an external S3 endpoint). The client is the unmodified
+servicex 3.3.1 ``deliver()``, configured by a servicex.yaml written into the test's folder.
 """
 
 from __future__ import annotations
@@ -12,24 +12,32 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from harness_helpers import input_dirs
 from topcp_harness.config import HarnessConfig, S3Settings
+from topcp_harness.seaweed import SeaweedServer
 from topcp_harness.server import Harness
-from topcp_harness.storage import SeaweedServer
 
 
 @pytest.fixture(scope="session")
-def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Settings]:
+def seaweed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
     server = SeaweedServer(tmp_path_factory.mktemp("seaweed"))
-    settings = server.start()
-    yield settings
+    server.start()
+    yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def harness(tmp_path_factory: pytest.TempPathFactory, seaweed: S3Settings) -> Iterator[Harness]:
-    """A shared in-process harness: 2 workers, process runner, the session's S3."""
+def seaweed(seaweed_server: SeaweedServer) -> S3Settings:
+    assert seaweed_server.settings is not None
+    return seaweed_server.settings
+
+
+@pytest.fixture(scope="session")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    """A shared in-process harness as users run it: 2 workers, process runner, its own
+    SeaweedFS (so clients get per-request read-only keys)."""
     h = Harness(HarnessConfig(port=0, workers=2, state_dir=tmp_path_factory.mktemp("harness"),
-                              s3=seaweed))
+                              data_dirs=input_dirs(tmp_path_factory)))
     h.start()
     yield h
     h.stop()

@@ -8,6 +8,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def input_dirs(tmp_path_factory) -> tuple[Path, ...]:
+    """Where the tests' inputs live (the harness's data folders): pytest's temporary root
+    and the shared test data."""
+    shared = Path(os.environ.get("TOPCP_TESTDATA") or REPO_ROOT.parent / "shared" / "testdata")
+    return (tmp_path_factory.getbasetemp(), shared)
+
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str, step: float = 0.05):
     """Poll until ``predicate()`` is truthy; bounded, fails with ``what`` on timeout."""

@@ -45,7 +45,7 @@ def _harness(tmp_path: Path, hold: float, script: Scripted, served: dict | None)
 
 def test_a_repeat_of_the_last_reply_waits_for_the_next_finished_file(tmp_path: Path):
     script = Scripted(_status(), _status(), _status(), _status(completed=1))
-    h = _harness(tmp_path, 30.0, script, served=_status())
+    h = _harness(tmp_path, 3.0, script, served=_status())
     assert h.status_for_client(RID)["files-completed"] == 1
     assert script.calls == 4
     # that reply is now what the client has seen
@@ -54,20 +54,20 @@ def test_a_repeat_of_the_last_reply_waits_for_the_next_finished_file(tmp_path: P
 
 def test_a_changed_reply_is_answered_at_once(tmp_path: Path):
     script = Scripted(_status(completed=1))
-    h = _harness(tmp_path, 30.0, script, served=_status())
+    h = _harness(tmp_path, 3.0, script, served=_status())
     assert h.status_for_client(RID)["files-completed"] == 1 and script.calls == 1
 
 
 @pytest.mark.parametrize("state", ["Complete", "Canceled", "Fatal"])
 def test_a_terminal_status_is_never_held(tmp_path: Path, state: str):
     script = Scripted(_status(state, completed=2))
-    h = _harness(tmp_path, 30.0, script, served=_status(state, completed=2))
+    h = _harness(tmp_path, 3.0, script, served=_status(state, completed=2))
     assert h.status_for_client(RID)["status"] == state and script.calls == 1
 
 
 def test_the_first_reply_after_a_restart_is_not_held(tmp_path: Path):
     script = Scripted(_status())
-    h = _harness(tmp_path, 30.0, script, served=None)
+    h = _harness(tmp_path, 3.0, script, served=None)
     assert h.status_for_client(RID) == _status() and script.calls == 1
 
 
@@ -84,6 +84,9 @@ def test_after_the_hold_the_unchanged_status_is_returned(tmp_path: Path):
     assert script.calls > 1  # it did look again before giving up
 
 
-def test_a_negative_hold_is_a_configuration_error(tmp_path: Path):
-    with pytest.raises(ValueError, match="status_hold"):
-        HarnessConfig(port=0, state_dir=tmp_path, status_hold=-1)
+@pytest.mark.parametrize("hold", [-1, 3.5, 8.0])
+def test_a_hold_outside_0_to_3_s_is_a_configuration_error(tmp_path: Path, hold: float):
+    # servicex 3.3.1 reads the status with httpx's default 5 s timeout: a longer hold would
+    # make every held poll time out, and deliver() die after ~5 min without a finished file.
+    with pytest.raises(ValueError, match="status_hold must be 0 to 3 seconds.*5 s timeout"):
+        HarnessConfig(port=0, state_dir=tmp_path, status_hold=hold)
