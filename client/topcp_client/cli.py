@@ -170,6 +170,9 @@ def run(
     image: Annotated[str | None, typer.Option(
         help="Science image for --runner docker, e.g. "
         "sslhep/servicex_science_image_topcp:25.2.74-v2.23.0.")] = None,
+    skip_check: Annotated[bool, typer.Option(
+        "--skip-check", help="Run even when the pre-flight check finds errors between the "
+        "inputs' metadata and the config (see 'topcp-sx check').")] = False,
 ) -> None:
     """Run TopCPToolkit configs on local PHYSLITE files, as ServiceX would (the main job).
 
@@ -193,6 +196,8 @@ def run(
         if not res.ok:
             progress.console.print(f"[red]FAILED[/red] {res.input}: {res.error}", highlight=False)
 
+    with _user_errors("nothing was run"):
+        _preflight_gate(levels, inputs, skip=skip_check, nothing_done="nothing was run")
     with _user_errors("nothing was run"), progress:
         results = run_local(levels, inputs, output_dir, systematics=systematics,
                             max_events=max_events, no_filter=no_filter, workers=workers,
@@ -235,7 +240,8 @@ def inspect(
 
 @app.command()
 def plot(
-    ntuple_file: Annotated[Path, typer.Argument(help="A TopCP output ntuple (.root).")],
+    ntuple_files: Annotated[list[Path], typer.Argument(
+        help="TopCP output ntuple(s) (.root); several files of one sample make one histogram.")],
     branch: Annotated[str, typer.Option(help="Branch to histogram, e.g. jet_pt_NOSYS or "
                                         "met_met_NOSYS (jagged branches fill every object).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="PNG (or PDF/SVG) to write.")]
@@ -261,18 +267,34 @@ def plot(
         "--unweighted", help="Count entries instead of weighting by the nominal weight "
         "(product of weight_*_NOSYS and systematics-free weight_* branches).")] = False,
     logy: Annotated[bool, typer.Option("--logy", help="Logarithmic y axis.")] = False,
+    xsec: Annotated[float | None, typer.Option(
+        help="Cross-section in pb (times filter efficiency and k-factor) to normalise MC: "
+        "weight x xsec x lumi / sum of weights (CutBookkeepers, per systematic).")] = None,
+    lumi: Annotated[str | None, typer.Option(
+        help="Integrated luminosity: a number in fb^-1 (140), or with its unit (140/fb, "
+        "140000/pb).")] = None,
+    summary: Annotated[Path | None, typer.Option(
+        help="Take the sum of weights from this topcp-summary.json (the whole sample) "
+        "instead of the plotted files' own CutBookkeepers.")] = None,
 ) -> None:
     """Histogram one branch (ATLAS style), weighted, with a systematic's variations and ratio."""
     from .ntuple import NtupleError
     from .plotting import plot_branch
 
     try:
-        res = plot_branch(ntuple_file, branch, output, tree=tree, region=region, syst=syst,
+        res = plot_branch(ntuple_files, branch, output, tree=tree, region=region, syst=syst,
                           bins=bins, xmin=xmin, xmax=xmax, gev=gev, weighted=not unweighted,
-                          logy=logy)
+                          logy=logy, xsec=xsec, lumi=lumi, summary=summary)
     except NtupleError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
+    if res.normalisation:
+        n = res.normalisation
+        out.print(f"normalised: {n['xsec_pb']:g} pb x {n['lumi_pb'] / 1000:g} fb^-1 "
+                  f"(= {n['lumi_pb']:g} pb^-1) / sum of weights {n['sumw_nosys']:.8g} (NOSYS, "
+                  f"{n['source']}) = {n['factor_nosys']:.6g} per unit weight", highlight=False)
+        for note in n["notes"]:
+            err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     for name, c in res.curves.items():
         out.print(f"{name}: {c['entries']:.0f} entries, sum of weights {c['sum']:.6g}",
                   highlight=False)
@@ -324,6 +346,9 @@ def deliver(
     = None,
     ignore_cache: Annotated[bool, typer.Option("--ignore-cache", help="Resubmit even if "
                                                "the local cache has this query.")] = False,
+    skip_check: Annotated[bool, typer.Option(
+        "--skip-check", help="Submit even when the pre-flight check of local input files "
+        "finds errors against the config.")] = False,
 ) -> None:
     """Validate the configs, then submit the TopCP query with servicex.deliver()."""
     from .delivery import check_spec, load_spec, spec_from_flags
@@ -340,6 +365,11 @@ def deliver(
                                    systematics=systematics, no_filter=no_filter, image=image)
         problems = check_spec(spec)
     _print_problems(problems)
+    with _user_errors("nothing was submitted"):
+        for sample_spec in spec.Sample:
+            _preflight_gate(_query_levels(sample_spec.Query),
+                            [str(f) for f in getattr(sample_spec.Dataset, "files", None) or []],
+                            skip=skip_check, nothing_done="nothing was submitted")
     try:
         results = do_deliver(spec, backend=backend, config_path=config, ignore_cache=ignore_cache)
     except Exception as exc:  # servicex raises NameError/ValueError/RuntimeError for setup issues
@@ -377,6 +407,220 @@ def serve(
     from topcp_harness.server import serve as harness_serve
 
     harness_serve(port=port, workers=workers, runner=runner, state_dir=state_dir, image=image)
+
+
+def _expected_inputs(values: list[str] | None) -> list[str] | None:
+    """``--inputs``: names, or ``.txt``/``.list`` files listing them (one or more per line)."""
+    if not values:
+        return None
+    names: list[str] = []
+    for v in values:
+        p = Path(v)
+        if p.suffix in (".txt", ".list"):
+            if not p.is_file():
+                raise _usage(f"--inputs {v}: no such list file")
+            names += [x.strip() for line in p.read_text(encoding="utf-8").splitlines()
+                      for x in line.split(",") if x.strip()]
+        else:
+            names.append(v)
+    return names
+
+
+@app.command()
+def summary(
+    outputs: Annotated[list[Path], typer.Argument(
+        help="An output folder (every *.root in it) or the output files of one or more "
+        "samples.")],
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Where to write the JSON (default: topcp-summary.json in the "
+        "output folder).")] = None,
+    inputs: Annotated[list[str] | None, typer.Option(
+        "--inputs", help="The inputs the outputs were made from (names/URLs, or a .txt list): "
+        "inputs without an output are named. Repeatable.")] = None,
+    expected_events: Annotated[int | None, typer.Option(
+        help="The dataset's total number of events (AMI/rucio), compared with the summed "
+        "CutBookkeepers.")] = None,
+    no_write: Annotated[bool, typer.Option("--no-write", help="Only print, write no JSON.")]
+    = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary JSON.")] = False,
+) -> None:
+    """Add up CutBookkeepers (sum of weights per systematic), cutflows and tree entries per sample.
+
+    Checks that each input was counted once (duplicates and, with --inputs, missing files are
+    named) and writes topcp-summary.json atomically next to the outputs; 'plot --xsec --lumi'
+    and 'inspect' use it. Exit 0 when every input was counted once, 1 otherwise, 2 usage.
+    """
+    from . import summary as summ
+    from .ntuple import NtupleError
+    from .summary_view import render_summary
+
+    expected = _expected_inputs(inputs)
+    try:
+        files = summ.output_files(outputs)
+        dest = None if no_write else (output or summ.default_destination(outputs, files))
+        result = summ.summarize(files, expected_inputs=expected, expected_events=expected_events)
+    except (summ.SummaryError, NtupleError) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1 if isinstance(exc, NtupleError) else 2) from None
+    data = result.to_dict()
+    if dest is not None:
+        summ.write_summary(result, dest)
+    if as_json:
+        out.print_json(json.dumps(data))
+    else:
+        render_summary(data, out)
+        if dest is not None:
+            out.print(f"wrote {dest}", highlight=False)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+def _report_preflight(report, *, as_json: bool = False) -> None:
+    if as_json:
+        out.print_json(json.dumps(report.to_dict()))
+        return
+    for m in report.findings:
+        err.print(m.render(), style="red" if m.severity == "error" else "yellow", markup=False,
+                  highlight=False)
+    for item in report.skipped:
+        err.print(f"note: {item}: remote input, metadata not checked", highlight=False)
+
+
+def _query_levels(query) -> dict[str, Path]:
+    return {lv: Path(getattr(query, lv)) for lv in ("reco", "particle", "parton")
+            if getattr(query, lv, None)}
+
+
+def _preflight_gate(levels: dict[str, Path], inputs: list[str], *, skip: bool,
+                    nothing_done: str) -> None:
+    """``run``/``deliver``: check local inputs first; errors stop unless --skip-check."""
+    from .preflight import is_local, preflight
+
+    local = [i for i in inputs if is_local(i) and Path(str(i)).is_file()]
+    if skip or not local or not levels:
+        return
+    report = preflight(levels, local)
+    _report_preflight(report)
+    if report.errors:
+        err.print(f"pre-flight: {len(report.errors)} error(s) between the inputs' metadata and "
+                  f"the config: {nothing_done} (use --skip-check to run anyway)")
+        raise typer.Exit(1)
+
+
+@app.command()
+def check(
+    inputs: Annotated[list[str], typer.Argument(help="PHYSLITE input files to check.")],
+    reco: RecoOpt = None,
+    particle: ParticleOpt = None,
+    parton: PartonOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print findings and the metadata "
+                                          "read as JSON.")] = False,
+) -> None:
+    """Pre-flight: compare each input's metadata (format, data/MC, simulation, campaign, years,
+    DSID, AMI tags) with the config before anything runs.
+
+    Each mismatch names the input file, the metadata value and the config file:line. Exit 0
+    when no errors (warnings allowed), 1 on errors, 2 usage.
+    """
+    from .preflight import preflight
+
+    levels = {k: v for k, v in (("reco", reco), ("particle", particle), ("parton", parton)) if v}
+    if not levels:
+        raise _usage("give at least --reco FILE (and optionally --particle/--parton)")
+    with _user_errors("nothing was checked"):
+        report = preflight(levels, inputs)
+    _report_preflight(report, as_json=as_json)
+    if not as_json:
+        for facts in report.facts:
+            out.print(f"{facts.path}: {facts.describe()}", highlight=False)
+        n_err, n_warn = len(report.errors), len(report.warnings)
+        if n_err:
+            err.print(f"{n_err} error(s), {n_warn} warning(s)")
+        else:
+            err.print(f"[green]OK[/green]: inputs fit the config ({n_warn} warning(s))")
+    raise typer.Exit(1 if report.errors else 0)
+
+
+def _estimate_table(est) -> Table:
+    from .estimate import PER_MILLION
+
+    data = est.to_dict()
+    table = Table(title=f"topcp-sx estimate: {est.input} (ran {est.nominal.events_in:,} of "
+                        f"{est.input_events:,} events" + (", EMULATED" if est.emulated else "")
+                        + ")", title_justify="left")
+    table.add_column("")
+    table.add_column("nominal only", justify="right")
+    table.add_column("with systematics", justify="right")
+    runs = (est.nominal, est.systematics)
+    table.add_row("output size per 1M input events",
+                  *[_fmt_size(int(m.projected_size(PER_MILLION))) for m in runs])
+    if est.dataset_events:
+        table.add_row(f"output size for {est.dataset_events:,} events",
+                      *[_fmt_size(int(m.projected_size(est.dataset_events))) for m in runs])
+    table.add_row("output branches", *[", ".join(f"{t} {n}" for t, n in m.branch_counts().items())
+                                       or "-" for m in runs])
+    table.add_row("events written / processed",
+                  *[", ".join(f"{t.name} {t.entries / max(m.events_in, 1):.3g}" for t in m.trees)
+                    or "-" for m in runs])
+    if est.cpu_per_event is None:
+        table.add_row("CPU per event", "-", "not projectable from the emulator"
+                      if est.emulated else "-")
+    else:
+        table.add_row("CPU per event (start-up excluded)", "-", f"{est.cpu_per_event:.3g} s")
+        table.add_row("core-hours per 1M events", "-", f"{data['core_hours_per_million']:.3g}")
+        if est.dataset_events:
+            table.add_row(f"core-hours for {est.dataset_events:,} events "
+                          f"({data['dataset_files']} files)", "-",
+                          f"{data['core_hours_dataset']:.3g}")
+    return table
+
+
+@app.command()
+def estimate(
+    input_file: Annotated[Path, typer.Argument(help="One PHYSLITE input file to sample.")],
+    reco: RecoOpt = None,
+    particle: ParticleOpt = None,
+    parton: PartonOpt = None,
+    events: Annotated[int, typer.Option(
+        help="Events to run (default: one emulator chunk, 20000, or the whole file).")]
+    = 20_000,
+    no_filter: Annotated[bool, typer.Option("--no-filter", help="Estimate a --no-filter job "
+                                            "(every event written).")] = False,
+    dataset_events: Annotated[int | None, typer.Option(
+        help="Project the output size (and core-hours) of a dataset with this many events.")]
+    = None,
+    dataset_size: Annotated[str | None, typer.Option(
+        help="...or of a dataset of this size (e.g. 2.5TB), converted with this file's "
+        "bytes per event.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
+) -> None:
+    """Run N events with and without systematics; project output size per 1M events and branches.
+
+    With the real runTop_el.py also CPU per event and core-hours for a dataset; the emulator
+    cannot predict CPU. Exit 0 on success, 1 when the short run fails or configs have errors,
+    2 usage.
+    """
+    from .estimate import EstimateError, parse_size
+    from .estimate import estimate as do_estimate
+
+    levels = {k: v for k, v in (("reco", reco), ("particle", particle), ("parton", parton)) if v}
+    if not levels:
+        raise _usage("give at least --reco FILE (and optionally --particle/--parton)")
+    if dataset_events is not None and dataset_size is not None:
+        raise _usage("give --dataset-events or --dataset-size, not both")
+    with _user_errors("nothing was estimated"):
+        size = parse_size(dataset_size) if dataset_size else None
+        try:
+            est = do_estimate(levels, input_file, events=events, no_filter=no_filter,
+                              dataset_events=dataset_events, dataset_bytes=size)
+        except EstimateError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+    if as_json:
+        out.print_json(json.dumps(est.to_dict()))
+        return
+    out.print(_estimate_table(est))
+    for note in est.notes:
+        err.print(f"note: {note}", highlight=False)
 
 
 def main() -> None:

@@ -165,6 +165,7 @@ def inspect_file(path: Path | str) -> dict[str, Any]:
             },
         },
         "cutflows": flows,
+        "sample_summary": sample_summary_of(path),
     }
 
 
@@ -212,6 +213,7 @@ def render(report: dict[str, Any], console: Console, *, show_all: bool = False) 
         console.print(table)
     if not report["cutflows"]:
         console.print("Cutflows: none (no cflow_* or CutBookkeeper_* histograms)")
+    render_sample_summary(report, console)
 
 
 def _collapsed(gen: GeneratorWeights) -> str:
@@ -264,3 +266,28 @@ def _render_bookkeepers(cutflows: list[dict[str, Any]], console: Console, *,
                 *[f"{lo:g} .. {hi:g}" if lo != hi else f"{lo:g}"
                   for lo, hi in zip(group.generator_min, group.generator_max, strict=True)])
         console.print(table)
+
+
+def sample_summary_of(path: Path | str) -> dict[str, Any] | None:
+    """The topcp-summary.json beside this file, if it lists it (see ``topcp-sx summary``)."""
+    from .summary import summary_beside
+
+    found = summary_beside(path)
+    if found is None:
+        return None
+    source, data = found
+    me = [f for f in data.get("files", []) if Path(f.get("path", "")).resolve()
+          == Path(path).resolve()]
+    names = {f["name"] for f in me}
+    samples = [x for x in data.get("samples", []) if names & set(x.get("files", []))]
+    return {"path": str(source), "summary": {"files": me, "samples": samples,
+                                             "checks": data.get("checks", {})}}
+
+
+def render_sample_summary(report: dict[str, Any], console: Console) -> None:
+    """Which sample (of the summary beside the file) this file belongs to, and its totals."""
+    from .summary_view import render_membership
+
+    found = report.get("sample_summary")
+    if found:
+        render_membership(report["file"], Path(found["path"]), found["summary"], console)

@@ -9,6 +9,9 @@ Conventions (documented in docs/client.md):
   ``pass_<region>_<SYS>`` when it exists, else ``pass_<region>_NOSYS``. So weight-only and
   selection-only systematics are drawn correctly too.
 - Energies (``pt``, ``e``, ``m``, ``met``, ``sumet``...) are stored in MeV and shown in GeV.
+- Several files of one sample are drawn as one histogram. With a cross-section (pb) and a
+  luminosity (fb^-1 unless a unit is given) every curve is scaled by sigma x L / sum of weights
+  of its systematic (``normalisation.py``), so the y axis is events.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import difflib
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +44,8 @@ class PlotResult:
     ratio: bool = False
     weights: list[str] = field(default_factory=list)
     emulated: bool = False  # the file carries the emulator's marker; the figure says so
+    files: list[str] = field(default_factory=list)
+    normalisation: dict[str, object] | None = None  # Normalisation.to_dict() when normalised
 
 
 def is_energy(branch: str) -> bool:
@@ -134,10 +140,11 @@ def _curve_branches(
     return var, flag, weights
 
 
-def _values_and_weights(arrays, var: str, flag: str | None, weights: list[str], scale: float):
+def _values_and_weights(arrays, var: str, flag: str | None, weights: list[str], scale: float,
+                        factor: float = 1.0):
     """Flat values (scaled) and per-entry weights; per-event weights broadcast to objects."""
     values = arrays[var]
-    event_w = np.ones(len(values))
+    event_w = np.full(len(values), factor)
     for name in weights:
         event_w = event_w * ak.to_numpy(arrays[name]).astype(float)
     if flag is not None:
@@ -152,8 +159,26 @@ def _values_and_weights(arrays, var: str, flag: str | None, weights: list[str], 
     return x[ok], wt[ok]
 
 
+def _read_all(paths: list[Path], first, tree: str, needed: list[str]):
+    """The needed branches of ``tree`` from every file, concatenated (one sample, many files)."""
+    parts = [first[tree].arrays(needed, library="ak")]
+    for p in paths[1:]:
+        f = ntuple.open_root(p)
+        with f:
+            if tree not in {t.name for t in ntuple.trees(f)}:
+                raise ntuple.NtupleError(f"{p}: no tree '{tree}' (the first file has it): "
+                                         "plot files of one configuration together")
+            have = set(f[tree].keys())
+            lacking = [b for b in needed if b not in have]
+            if lacking:
+                raise ntuple.NtupleError(f"{p}: tree '{tree}' lacks {', '.join(lacking[:5])} "
+                                         "(the first file has them)")
+            parts.append(f[tree].arrays(needed, library="ak"))
+    return parts[0] if len(parts) == 1 else ak.concatenate(parts)
+
+
 def plot_branch(
-    path: Path | str,
+    path: Path | str | Sequence[Path | str],
     branch: str,
     output: Path | str,
     *,
@@ -166,9 +191,14 @@ def plot_branch(
     gev: bool | None = None,
     weighted: bool = True,
     logy: bool = False,
+    xsec: float | None = None,
+    lumi: str | float | None = None,
+    summary: Path | str | None = None,
 ) -> PlotResult:
     """Histogram ``branch`` (nominal, plus ``syst`` up/down with a ratio panel) into ``output``.
 
+    ``path`` may be several files of one sample. ``xsec`` (pb) and ``lumi`` (fb^-1, or with a
+    unit) normalise to events; ``summary`` takes the sum of weights from a summary JSON.
     The PNG is written to a temporary file beside ``output`` and renamed, so a failed plot never
     leaves a broken image behind.
     """
@@ -181,8 +211,24 @@ def plot_branch(
 
     if bins is not None and bins < 1:
         raise ntuple.NtupleError(f"--bins must be at least 1, got {bins}")
+    paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
+    if not paths:
+        raise ntuple.NtupleError("no ntuple file given")
+    norm = None
+    if (xsec is None) != (lumi is None):
+        raise ntuple.NtupleError("give both --xsec (pb) and --lumi (fb^-1) to normalise")
+    if xsec is not None:
+        if not weighted:
+            raise ntuple.NtupleError("--xsec/--lumi normalise weighted events; drop --unweighted")
+        from .normalisation import normalisation_for
+        from .summary import SummaryError
+
+        try:
+            norm = normalisation_for(paths, xsec_pb=xsec, lumi=lumi, summary_path=summary)
+        except SummaryError as exc:
+            raise ntuple.NtupleError(str(exc)) from None
     out = Path(output)
-    f = ntuple.open_root(path)
+    f = ntuple.open_root(paths[0])
     with f:
         emulated = ntuple.emulator_marker(f) is not None
         info = _pick_tree(f, branch, tree)
@@ -214,17 +260,23 @@ def plot_branch(
             c: _curve_branches(branch, c, branches, region, wbases, wplain) for c in curves
         }
         needed = sorted({b for var, flag, ws in plan.values() for b in [var, flag, *ws] if b})
-        arrays = tobj.arrays(needed, library="ak")
+        arrays = _read_all(paths, f, info.name, needed)
+    for p in paths[1:]:
+        with ntuple.open_root(p) as other:
+            emulated = emulated or ntuple.emulator_marker(other) is not None
 
     energy = is_energy(branch) if gev is None else gev
     scale, unit = (1e-3, "GeV") if energy else (1.0, "")
-    data = {c: _values_and_weights(arrays, *plan[c], scale) for c in curves}
+    data = {c: _values_and_weights(arrays, *plan[c], scale, norm.factor(c) if norm else 1.0)
+            for c in curves}
     x_nom = data[ntuple.NOSYS][0]
     if len(x_nom) == 0 and all(len(d[0]) == 0 for d in data.values()):
         where = f" in region '{region}'" if region else ""
         hint = (f"; tree '{info.name}' has no events (all filtered out by the event selection:"
-                " rerun 'topcp-sx run' with --no-filter to keep them)" if info.entries == 0 else "")
-        raise ntuple.NtupleError(f"no entries of '{branch}'{where} to plot in {path}{hint}")
+                " rerun 'topcp-sx run' with --no-filter to keep them)" if len(arrays) == 0
+                else "")
+        shown = ", ".join(str(p) for p in paths)
+        raise ntuple.NtupleError(f"no entries of '{branch}'{where} to plot in {shown}{hint}")
     everything = np.concatenate([d[0] for d in data.values()])
     lo = float(np.min(everything)) if xmin is None else xmin
     hi = float(np.quantile(everything, 0.98)) if xmax is None else xmax
@@ -267,13 +319,15 @@ def plot_branch(
             # explicit errors: sqrt(sum w^2), not mplhep's Poisson guess for integer weights
             yerr=np.sqrt(hists[c].variances()) if c == ntuple.NOSYS else False,
         )
-    ax.set_ylabel("Weighted entries" if weighted else "Entries")
+    ax.set_ylabel("Events" if norm else "Weighted entries" if weighted else "Entries")
     if logy:
         ax.set_yscale("log")
     else:
         ax.set_ylim(0, max(float(h.values().max()) for h in hists.values()) * 1.45 or 1.0)
     ax.set_xlim(lo, hi)
     subtitle = f"tree '{info.name}'" + (f", region {region}" if region else "")
+    if norm:
+        subtitle += f", {norm.lumi_fb:g} fb$^{{-1}}$"
     # An emulated ntuple is a preview, never physics: say so on the figure itself, where it
     # survives being pasted into slides.
     mplhep.atlas.label("Internal", data=False, ax=ax, loc=1, rlabel=subtitle)
@@ -317,7 +371,9 @@ def plot_branch(
         tmp.unlink(missing_ok=True)
 
     result = PlotResult(out, info.name, branch, unit, ratio=ratio,
-                        weights=[w for w in plan[ntuple.NOSYS][2]], emulated=emulated)
+                        weights=[w for w in plan[ntuple.NOSYS][2]], emulated=emulated,
+                        files=[str(p) for p in paths],
+                        normalisation=norm.to_dict() if norm else None)
     for c in curves:
         result.curves[c] = {"entries": float(len(data[c][0])), "sum": float(hists[c].sum().value)}
     return result

@@ -78,7 +78,7 @@ def test_every_command_documents_every_option():
 
     group = typer.main.get_command(app)
     assert set(group.commands) == {"validate", "run", "deliver", "inspect", "plot", "sample",
-                                   "serve"}
+                                   "serve", "summary", "check", "estimate"}
     for name, command in group.commands.items():
         assert command.help, f"{name} has no description"
         for param in command.params:

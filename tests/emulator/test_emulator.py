@@ -63,7 +63,7 @@ def _no_or_config(reco: dict) -> None:
             th["selectionName"] = "baselineJvt"
     es = reco["EventSelection"][0]
     es["noFilter"] = True
-    es["selectionCutsDict"]["fourjets"] = "JET_N 25000 >= 4\nEL_N 25000 >= 1\nSAVE\n"
+    es["selectionCutsDict"]["fourjets"] = "JET_N 25000 >= 4\nSAVE\n"
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,8 @@ def test_example_config_gives_a_readable_topcp_shaped_ntuple(example_run, capsys
               "jet_select_baselineJvt_NOSYS", "jet_DL1dv01_FixedCutBEff_77_select",
               "met_met_NOSYS", "met_phi_NOSYS", "met_sumet_NOSYS", "eventNumber", "runNumber",
               "mcChannelNumber", "weight_mc_NOSYS", "weight_pileup_NOSYS", "pass_ejets_NOSYS",
-              "pass_mujets_NOSYS", "mu_average"):
+              "pass_mujets_NOSYS", "mu_average", "met_significance_NOSYS", "actualInteractionsPerCrossing",
+              "averageInteractionsPerCrossing"):
         assert b in names, b
     assert "el_eta_NOSYS" not in names and "eventNumber_NOSYS" not in names
     # FTagAnalysisConfig: addOutputVar(..., '<tagger>_<WP>_select', noSys=True)
@@ -106,21 +107,31 @@ def test_example_config_gives_a_readable_topcp_shaped_ntuple(example_run, capsys
     # selection and event flags are chars
     assert tree["el_select_tight_NOSYS"].array().layout.content.dtype == np.int8
     assert tree["pass_ejets_NOSYS"].array().to_numpy().dtype == np.int8
-    # kinematic variations only where they act
-    assert "jet_pt_JET_EnergyScale__1up" in names
-    assert "el_pt_JET_EnergyScale__1up" not in names
-    assert "pass_ejets_JET_EnergyScale__1up" in names
+    # kinematic variations under the release's names, only where they act
+    jes = "JET_EffectiveNP_Modelling1__1up"
+    assert f"jet_pt_{jes}" in names and f"met_met_{jes}" in names and f"pass_ejets_{jes}" in names
+    assert f"el_pt_{jes}" not in names
+    assert f"el_select_tight_{jes}" in names  # through the overlap removal
+    assert "jet_pt_JET_JER_EffectiveNP_1_PseudoData__1down" in names and "el_pt_EG_SCALE_ALL__1up" in names
+    assert "met_met_MET_SoftTrk_ScaleUp" in names and "jet_pt_MET_SoftTrk_ScaleUp" not in names
+    assert not [n for n in names if "EnergyScale" in n]
     gen = sorted(n for n in names if n.startswith("weight_mc_GEN_"))
     assert gen and not [n for n in names if n.startswith("pass_") and "GEN_" in n]
     # every kept event passes a non-SUB region for some systematic
     arrays = tree.arrays([n for n in names if n.startswith(("pass_ejets_", "pass_mujets_"))], library="np")
     if tree.num_entries:
         assert np.all(np.any(np.vstack(list(arrays.values())) != 0, axis=0))
-    labels = f["listOfSystematics"].axis().labels()
-    assert labels[0] == "NOSYS" and "JET_EnergyScale__1up" in labels
-    marker = f["topcp_emulator"]
-    assert "emulator" in str(marker) and "FlavourTaggingEventSF" in str(marker)
-    assert f["metadata"].axis().labels()[0] == "mc"
+    h = f["listOfSystematics"]
+    labels = h.axis().labels()
+    assert h.classname == "TH1F" and labels[0] == "NOSYS" and "JET_EtaIntercalibration_Modelling__1up" in labels
+    assert "MUON_SAGITTA_RESBIAS__1down" in labels and "MET_SoftTrk_ResoPara" in labels
+    marker = json.loads(str(f["topcp_emulator"]))
+    assert "emulator" in marker["statement"] and "reco.yaml:Jets[0].FlavourTaggingEventSF" in marker["skipped"]
+    assert any("scale factors" in n for n in marker["not_emulated"])  # said per block
+    meta = f["metadata"]
+    assert meta.classname == "TH1I" and meta.axis().labels()[0] == "fullsim"
+    if "mc23" in src.name:  # FileMetaData: campaign, DSID, e-tag
+        assert meta.axis().labels()[1:] == ["mc23c", "601229", "e8514"]
 
 
 def test_objects_and_region_agree_with_independent_computation(no_or_run):
@@ -129,28 +140,20 @@ def test_objects_and_region_agree_with_independent_computation(no_or_run):
     # noFilter on the regions: only EventCleaning (runEventCleaning: True) removes events
     clean = ak.to_numpy(_read_input(src, "EventInfo", "DFCommonJets_eventClean_LooseBad") != 0)
     assert t.num_entries == np.count_nonzero(clean)
-    ev = t.arrays(["eventNumber", "el_pt_NOSYS", "jet_pt_NOSYS", "pass_fourjets_NOSYS"])
+    ev = t.arrays(["eventNumber", "jet_pt_NOSYS", "pass_fourjets_NOSYS"])
     assert ak.all(ev.eventNumber == _read_input(src, "EventInfo", "eventNumber")[clean])
 
-    el_pt = _read_input(src, "AnalysisElectrons", "pt")[clean]
-    el_eta = abs(_read_input(src, "AnalysisElectrons", "eta"))[clean]
-    el_id = _read_input(src, "AnalysisElectrons", "DFCommonElectronsLHTight")[clean] != 0
-    el_ok = (el_pt > 25000) & (el_eta < 2.47) & ~((el_eta > 1.37) & (el_eta < 1.52)) & el_id
-    assert ak.all(ak.num(ev.el_pt_NOSYS) == ak.sum(el_ok, axis=1))
-    assert ak.all(ev.el_pt_NOSYS == el_pt[el_ok])  # input order kept, MeV
-
+    # jets: PtEtaSelection (pT >= 25 GeV, |eta| <= 2.5) and the NNJvt tool's range
+    # (20 <= pT <= 60 GeV, |DetectorEta| <= 2.5), thinned to baselineJvt, input order, MeV
     j_pt = _read_input(src, "AnalysisJets", "pt")[clean]
     j_eta = abs(_read_input(src, "AnalysisJets", "eta"))[clean]
+    det = abs(_read_input(src, "AnalysisJets", "DetectorEta"))[clean]
     jvt = _read_input(src, "AnalysisJets", "NNJvtPass")[clean] != 0
-    j_ok = (j_pt > 25000) & (j_eta < 2.5) & (jvt | (j_pt > 60000) | (j_eta > 2.4))
+    in_range = (j_pt >= 20000) & (j_pt <= 60000) & (det <= 2.5)
+    j_ok = (j_pt >= 25000) & (j_eta <= 2.5) & (jvt | ~in_range)
     assert ak.all(ak.num(ev.jet_pt_NOSYS) == ak.sum(j_ok, axis=1))
     assert ak.all(ev.jet_pt_NOSYS == j_pt[j_ok])
-
-    # region fourjets over jets 'AnaJets.baselineJvt' and electrons 'AnaElectrons.tight'
-    trk = _read_input(src, "AnalysisElectrons", "ptvarcone30_Nonprompt_All_MaxWeightTTVALooseCone_pt1000")[clean]
-    calo = _read_input(src, "AnalysisElectrons", "topoetcone20")[clean]
-    tight = el_ok & (trk / el_pt < 0.06) & (calo / el_pt < 0.06)
-    expected = (ak.sum(j_ok, axis=1) >= 4) & (ak.sum(tight, axis=1) >= 1)
+    expected = ak.sum(j_ok, axis=1) >= 4
     assert np.array_equal(ev.pass_fourjets_NOSYS.to_numpy() != 0, ak.to_numpy(expected))
 
 
@@ -217,18 +220,24 @@ def test_overlap_removal_flag_names_follow_athena(tmp_path, physlite_rntuple, tt
 
 def test_event_cutflow_histograms(example_run):
     """cutFlowHistograms: cflow_EventInfo__<region>_<SYS> (athena histPattern with
-    selectionName ''), first bin the events reaching EventSelection (after EventCleaning),
-    last bin the events passing the region."""
+    selectionName ''), TH1F, first bin 'total' = the events reaching EventSelection (after
+    EventCleaning), one bin per cut decoration; the last bin of a region not ending in an
+    IMPORT is the events passing it."""
     src, out = example_run
     f = uproot.open(out)
     clean = ak.to_numpy(_read_input(src, "EventInfo", "DFCommonJets_eventClean_LooseBad") != 0)
     for region in ("SUBcommon", "ejets", "mujets"):
         h = f[f"cflow_EventInfo__{region}_NOSYS"]
+        assert h.classname == "TH1F" and h.title == "Event Cutflow: EventInfo."
         values = h.values()
         assert values[0] == np.count_nonzero(clean)
-        assert np.all(np.diff(values) <= 0)
         if not region.startswith("SUB"):  # every event passing a non-SUB region is kept
             assert values[-1] == np.count_nonzero(f["reco"][f"pass_{region}_NOSYS"].array(library="np"))
+    labels = f["cflow_EventInfo__ejets_NOSYS"].axis().labels()
+    assert labels == ["total", "ejets_NEL_1_%SYS%,as_char", "ejets_NMU_2_%SYS%,as_char",
+                      "SUBcommon_NJET_1_%SYS%,as_char", "SUBcommon_NBJET_2_%SYS%,as_char",
+                      "SUBcommon_MET_3_%SYS%,as_char", "ejets_MWT_4_%SYS%,as_char"]
+    assert "cflow_EventInfo__ejets_JET_EffectiveNP_Modelling1__1up" in f
     assert not [k for k in f.keys() if k.startswith("cflow_") and not k.startswith("cflow_EventInfo__")]
 
 
@@ -239,33 +248,50 @@ def _weight_names(path: Path) -> list[str] | None:
     return list(f["MetaData"]["TruthMetaDataAux./TruthMetaDataAux.weightNames"].array()[0][0])
 
 
-def test_cutbookkeeper_sums_the_nominal_mc_weights(example_run):
+def test_cutbookkeepers_follow_the_release(example_run):
+    """CutBookkeeper_<DSID>_<RUN>_<SYS>: TH1F 'CutBookkeeper Information', bins 0.5-3.5, from
+    the file's AllExecutedEvents bookkeepers (mc23 file: MetaData; weight index i from
+    CutBookkeepers_weight_<i>); files without them (the Run-2 test file) fall back to the
+    processed events, with a warning. NOSYS is mcEventWeights[0]."""
     src, out = example_run
     f = uproot.open(out)
     weights = _read_input(src, "EventInfo", "mcEventWeights")
     dsid = int(_read_input(src, "EventInfo", "mcChannelNumber")[0])
     run = int(_read_input(src, "EventInfo", "runNumber")[0])
     names = _weight_names(src)
-    # the nominal weight is the one named "nominal" in the metadata, else the first
-    nominal = names.index("nominal") if names and "nominal" in names else 0
     cbk = f[f"CutBookkeeper_{dsid}_{run}_NOSYS"]
-    assert cbk.axis().labels() == ["Initial events", "Initial sum of weights",
-                                   "Initial sum of weights squared"]
+    assert cbk.classname == "TH1F" and cbk.title == "CutBookkeeper Information"
+    assert cbk.axis().labels() == ["Initial events", "Initial sum of weights", "Initial sum of weights squared"]
+    assert cbk.axis().edges().tolist() == [0.5, 1.5, 2.5, 3.5]
     n, sumw, sumw2 = cbk.values()
-    w0 = ak.to_numpy(weights[:, nominal]).astype(np.float64)
+    w0 = ak.to_numpy(weights[:, 0]).astype(np.float64)
     assert n == 100
-    assert sumw == pytest.approx(w0.sum(), rel=1e-9)
-    assert sumw2 == pytest.approx((w0 * w0).sum(), rel=1e-9)
-    assert ak.all(f["reco"]["weight_mc_NOSYS"].array() == weights[:, nominal][
-        np.isin(ak.to_numpy(_read_input(src, "EventInfo", "eventNumber")),
-                f["reco"]["eventNumber"].array(library="np"))])
-    # a generator-weight variation: named after the metadata (TopCPToolkit's rule) or numbered
+    assert sumw == pytest.approx(w0.sum(), rel=1e-6)
+    assert sumw2 == pytest.approx((w0 * w0).sum(), rel=1e-6)
+    kept = np.isin(ak.to_numpy(_read_input(src, "EventInfo", "eventNumber")),
+                   f["reco"]["eventNumber"].array(library="np"))
+    assert ak.all(f["reco"]["weight_mc_NOSYS"].array() == weights[:, 0][kept])
+    marker = json.loads(str(f["topcp_emulator"]))
     if names:
+        assert marker["cutbookkeepers"].startswith("from the input's MetaData")
+        meta = uproot.open(src)["MetaData"]
+        key = "CutBookkeepersAux./CutBookkeepersAux."
+        stored = ak.to_list(meta[key + "sumOfEventWeights"].array()[0])
+        assert sumw == pytest.approx(stored[ak.to_list(meta[key + "name"].array()[0]).index("AllExecutedEvents")])
         index, sysname = names.index("MUR0.5_MUF0.5_PDF260000"), "GEN_MUR05_MUF05_PDF260000"
     else:
+        assert marker["cutbookkeepers"].startswith("from the processed events")
         index, sysname = 1, "GEN_w001"
     gen = f[f"CutBookkeeper_{dsid}_{run}_{sysname}"].values()[1]
-    assert gen == pytest.approx(ak.to_numpy(weights[:, index]).astype(np.float64).sum(), rel=1e-9)
+    assert gen == pytest.approx(ak.to_numpy(weights[:, index]).astype(np.float64).sum(), rel=1e-6)
+
+
+def test_cutbookkeepers_count_the_file_not_the_processed_events(tmp_path, physlite_rntuple, ttbar_configs):
+    rc, out = _run(tmp_path, [physlite_rntuple], ttbar_configs["reco"].parent, "--no-systematics", "-e", "40")
+    assert rc == 0
+    f = uproot.open(out)
+    assert f["CutBookkeeper_601229_450000_NOSYS"].values()[0] == 100  # AllExecutedEvents, not 40
+    assert not [k for k in f.keys() if k.startswith("CutBookkeeper_") and "GEN_" in k]  # --no-systematics
 
 
 def test_no_systematics_writes_nominal_only(no_or_run):
@@ -279,11 +305,32 @@ def test_no_systematics_writes_nominal_only(no_or_run):
 
 def test_filter_systematics_is_a_full_match_regex(tmp_path, physlite_rntuple, ttbar_configs):
     def edit(reco):
-        reco["CommonServices"]["filterSystematics"] = "JET_.*"
+        reco["CommonServices"]["filterSystematics"] = "JET_JER_.*"
     rc, out = _run(tmp_path, [physlite_rntuple], _config_dir(tmp_path, ttbar_configs, edit))
     assert rc == 0
     labels = uproot.open(out)["listOfSystematics"].axis().labels()
-    assert labels == ["NOSYS", "JET_EnergyScale__1down", "JET_EnergyScale__1up"]
+    assert labels[0] == "NOSYS" and len(labels) == 1 + 2 * 26  # 13 JER NPs (DataVsMC, EffectiveNP_1..12restTerm), each also _PseudoData
+    assert all(x.startswith("JET_JER_") for x in labels[1:])
+    assert labels[1:3] == ["JET_JER_DataVsMC_MC16__1up", "JET_JER_DataVsMC_MC16__1down"]
+
+
+def test_list_of_systematics_only_for_configured_objects(tmp_path, physlite_ttree, ttbar_configs):
+    def edit(reco):
+        for block in ("Muons", "MissingET", "OverlapRemoval"):
+            reco.pop(block)
+        reco["EventSelection"][0]["selectionCutsDict"] = {"twojets": "JET_N 30000 >= 2\nSAVE\n"}
+        reco["EventSelection"][0].pop("muons")
+        reco["EventSelection"][0].pop("met")
+        reco["Thinning"] = [th for th in reco["Thinning"] if th["containerName"] != "AnaMuons"]
+        reco["Output"]["containers"].pop("mu_")
+        reco["Output"]["containers"].pop("met_")
+    rc, out = _run(tmp_path, [physlite_ttree], _config_dir(tmp_path, ttbar_configs, edit))
+    assert rc == 0
+    labels = uproot.open(out)["listOfSystematics"].axis().labels()
+    assert not [x for x in labels if x.startswith(("MUON_", "MET_"))]
+    # Run-2 geometry: the Summer2023 (mc20) JES names
+    assert "JET_PunchThrough_MC16__1up" in labels and "JET_FCal_MC23_NonClosure_PreRec__1up" not in labels
+    assert "EG_SCALE_ALL__1up" in labels
 
 
 def test_rerun_gives_identical_content(tmp_path, physlite_ttree, ttbar_configs):
@@ -388,15 +435,25 @@ def test_bad_config_is_rejected_with_the_validator_messages(tmp_path, physlite_t
 
 
 def test_output_commands_disable_and_rename(tmp_path, physlite_rntuple, ttbar_configs, capsys):
+    """Commands act on the names without systematic suffix, by re.match (a prefix match)."""
     def edit(reco):
-        reco["Output"]["commands"] = ["disable jet_e_.*", "rename el_charge el_q", "disable trigPassed_.*"]
-    rc, out = _run(tmp_path, [physlite_rntuple], _config_dir(tmp_path, ttbar_configs, edit),
-                   "--no-systematics")
+        reco["Output"]["commands"] = ["disable jet_e$", "rename el_charge el_q", "disable jet_pt",
+                                      "disable trigPassed_"]
+    rc, out = _run(tmp_path, [physlite_rntuple], _config_dir(tmp_path, ttbar_configs, edit))
     assert rc == 0
     names = set(uproot.open(out)["reco"].keys())
-    assert "jet_e_NOSYS" not in names and "jet_pt_NOSYS" in names
+    assert not [n for n in names if n.startswith(("jet_e_", "jet_pt_"))] and "jet_eta" in names
     assert "el_q" in names and "el_charge" not in names
-    assert "'disable trigPassed_.*' matches no branch" in capsys.readouterr().out
+    assert "'disable trigPassed_' matches no output variable the emulator writes" in capsys.readouterr().out
+
+
+def test_output_command_with_a_systematic_suffix_fails_as_in_the_release(tmp_path, physlite_ttree,
+                                                                       ttbar_configs, capsys):
+    def edit(reco):
+        reco["Output"]["commands"] = ["disable jet_pt_NOSYS"]
+    rc, out = _run(tmp_path, [physlite_ttree], _config_dir(tmp_path, ttbar_configs, edit), "--no-systematics")
+    assert rc != 0 and not out.exists()
+    assert "KeyError('unknown branch pattern for disable: jet_pt_NOSYS')" in capsys.readouterr().err
 
 
 def test_remote_input_names_the_missing_package(tmp_path, ttbar_configs, monkeypatch, capsys):

@@ -1,20 +1,29 @@
-"""EventSelection: parse ``selectionCutsDict`` regions and evaluate them on a chunk.
+"""EventSelection cuts: parse ``selectionCutsDict`` regions and evaluate single cuts.
 
 Parsing is the code generator's public grammar (``topcp_codegen.validation.parse_cuts``),
-so the emulator evaluates exactly the AST the validator accepted; this module only
-evaluates it, vectorised over a chunk of events.
+so the emulator evaluates exactly the AST the validator accepted. Each cut is evaluated
+the way its EventSelectionAlgorithms algorithm decides (athena 2025 sources, cited in
+docs/emulator.md), vectorised over a chunk:
+
+* ``EL_N``/``MU_N``/``JET_N``/...: NObjectPtSelectorAlg counts selected objects with
+  pT >= minPt; an extra selection name is ANDed to the container selection;
+* ``JET_N_BTAG``: the same counter over jets passing the b-tag flag (no pT floor: the
+  2025 ``add_NBJET_selector`` leaves minPt at 0; the flag itself is false beyond
+  |eta| 2.5, the BTaggingSelectionTool acceptance);
+* ``MWT``/``MET+MWT``: the *first* selected electron and the first selected muon in
+  container order; an event reaching the cut with no such lepton or with both an electron
+  and a muon stops the job (``StatusCode::FAILURE``), and so does the emulator.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import awkward as ak
 import numpy as np
 from topcp_codegen.validation import Cut, CutSyntaxError, parse_cuts
 
+from . import jagged as jg
 from .errors import EmulatorError
-from .kinematics import leading
 
 OPS = {
     ">=": np.greater_equal, ">": np.greater, "==": np.equal,
@@ -25,6 +34,17 @@ COUNT_KEYWORDS = {"EL_N": "electrons", "MU_N": "muons", "JET_N": "jets", "PH_N":
                   "TAU_N": "taus"}
 NOT_EMULATED = {"JET_N_GHOST", "LJET_N_GHOST", "LJETMASSWINDOW_N", "GLOBALTRIGMATCH", "OBJ_N"}
 
+#: keyword -> the tag EventSelectionConfig puts in the cut's decoration name
+#: ``<region>_<TAG>_<step>_%SYS%`` (``add_*_selector``).
+DECORATION_TAG = {
+    "EL_N": "NEL", "MU_N": "NMU", "SUM_EL_N_MU_N": "SUMNELNMU", "SUM_EL_N_MU_N_TAU_N": "SUMNLEPTONS",
+    "JET_N_GHOST": "NJETGHOST", "JET_N": "NJET", "JET_N_BTAG": "NBJET", "PH_N": "NPH", "TAU_N": "NTAU",
+    "LJET_N_GHOST": "NLJETGHOST", "LJET_N": "NLJET", "OBJ_N": "NOBJ", "MET": "MET", "MWT": "MWT",
+    "MET+MWT": "METMWT", "MLL": "MLL", "MLLWINDOW": "MLLWINDOW", "OS": "OS", "SS": "SS",
+    "MLL_OSSF": "MLL_OSSF", "LJETMASS_N": "NLJETMASS", "LJETMASSWINDOW_N": "NLJETMASSWINDOW",
+    "RUN_NUMBER": "RUN_NUMBER",
+}
+
 
 def parse_region(text: str, where: str) -> list[Cut]:
     """The cuts of one region via the validator's grammar (IMPORT and SAVE included)."""
@@ -34,41 +54,19 @@ def parse_region(text: str, where: str) -> list[Cut]:
         raise EmulatorError([f"{where}: line {p.line}: {p.message}" for p in exc.problems]) from exc
 
 
-def expand_imports(regions: dict[str, list[Cut]], where: str) -> dict[str, list[Cut]]:
-    """Inline ``IMPORT <region>`` (recursively, without the imported region's SAVE)."""
-    out: dict[str, list[Cut]] = {}
-
-    def expand(name: str, stack: tuple[str, ...]) -> list[Cut]:
-        if name in stack:
-            raise EmulatorError(f"{where}: IMPORT cycle: {' -> '.join(stack + (name,))}")
-        result = []
-        for c in regions[name]:
-            if c.keyword == "IMPORT":
-                if c.region not in regions:
-                    raise EmulatorError(
-                        f"{where}: region {name} line {c.line}: IMPORT of unknown region {c.region}")
-                result.extend(x for x in expand(c.region, stack + (name,)) if x.keyword != "SAVE")
-            else:
-                result.append(c)
-        return result
-
-    for name in regions:
-        out[name] = expand(name, ())
-    return out
-
-
 @dataclass
 class Collection:
-    """Selected objects of one kind for one region and systematic."""
+    """One kind of objects for one region and systematic (flat arrays)."""
 
-    pt: ak.Array
-    eta: ak.Array
-    phi: ak.Array
-    m: ak.Array
-    charge: ak.Array | None
-    selected: ak.Array  # region selection
-    by_name: dict[str, ak.Array]  # other selections on the container (for 'EL_N tight ...')
-    btag: dict[str, ak.Array]  # ftag_select_* flags (jets)
+    layout: jg.Layout
+    pt: np.ndarray
+    eta: np.ndarray
+    phi: np.ndarray
+    m: np.ndarray
+    charge: np.ndarray | None
+    selected: np.ndarray  # the region's selection of this container
+    by_name: dict[str, np.ndarray]  # full selections of the container (for 'EL_N tight ...')
+    btag: dict[str, np.ndarray] = field(default_factory=dict)  # ftag_select_* flags (jets)
 
 
 @dataclass
@@ -80,6 +78,8 @@ class EventContext:
     run_number: np.ndarray
     flags: dict[str, np.ndarray]
     btag_decoration: str | None
+    event_number: np.ndarray | None = None
+    systematic: str = "NOSYS"
 
 
 def _compare(values, op: str | None, ref: float, cut: Cut) -> np.ndarray:
@@ -88,60 +88,8 @@ def _compare(values, op: str | None, ref: float, cut: Cut) -> np.ndarray:
     return np.asarray(OPS[op](values, ref))
 
 
-def _leptons(ctx: EventContext, kinds=("electrons", "muons")):
-    parts = [ctx.collections[k] for k in kinds if k in ctx.collections]
-    if not parts:
-        return None
-    def cat(attr):
-        arrs = []
-        for c in parts:
-            a = getattr(c, attr)
-            if a is None:
-                a = ak.zeros_like(c.pt)
-            arrs.append(ak.values_astype(a[c.selected], np.float64))
-        return ak.concatenate(arrs, axis=1) if len(arrs) > 1 else arrs[0]
-    pt, eta, phi, m, q = cat("pt"), cat("eta"), cat("phi"), cat("m"), cat("charge")
-    order = ak.argsort(pt, axis=1, ascending=False)
-    return pt[order], eta[order], phi[order], m[order], q[order]
-
-
-def _mwt(ctx: EventContext) -> np.ndarray:
-    lep = _leptons(ctx)
-    if lep is None or ctx.met is None:
-        return np.zeros(ctx.n)
-    pt, _, phi, _, _ = lep
-    lpt = leading(pt, 1)[:, 0]
-    lphi = leading(phi, 1)[:, 0]
-    return np.sqrt(np.maximum(2.0 * lpt * ctx.met * (1.0 - np.cos(lphi - ctx.met_phi)), 0.0))
-
-
-def _mll(ctx: EventContext, kinds=("electrons", "muons")):
-    """(mll of the two leading leptons, has >= 2 leptons, charge product, exactly 2)."""
-    lep = _leptons(ctx, kinds)
-    if lep is None:
-        z = np.zeros(ctx.n)
-        return z, z.astype(bool), z, z.astype(bool)
-    pt, eta, phi, m, q = lep
-    nlep = ak.to_numpy(ak.num(pt))
-    def first2(a):
-        p = leading(a, 2)
-        return p[:, 0], p[:, 1]
-    (pt1, pt2), (eta1, eta2), (phi1, phi2), (m1, m2), (q1, q2) = (
-        first2(pt), first2(eta), first2(phi), first2(m), first2(q))
-    def four(ptv, etav, phiv, mv):
-        px, py, pz = ptv * np.cos(phiv), ptv * np.sin(phiv), ptv * np.sinh(etav)
-        return px, py, pz, np.sqrt(px * px + py * py + pz * pz + mv * mv)
-    a, b = four(pt1, eta1, phi1, m1), four(pt2, eta2, phi2, m2)
-    e, px, py, pz = a[3] + b[3], a[0] + b[0], a[1] + b[1], a[2] + b[2]
-    mll = np.sqrt(np.maximum(e * e - px * px - py * py - pz * pz, 0.0))
-    return mll, nlep >= 2, q1 * q2, nlep == 2
-
-
-def _count(ctx: EventContext, kind: str, ptmin: float, sel_name: str | None, cut: Cut) -> np.ndarray:
-    c = ctx.collections.get(kind)
-    if c is None:
-        return np.zeros(ctx.n)
-    mask = c.selected & (c.pt >= ptmin)
+def _mask_with(c: Collection, sel_name: str | None, cut: Cut, kind: str) -> np.ndarray:
+    mask = c.selected
     if sel_name:
         if sel_name not in c.by_name:
             raise EmulatorError(
@@ -149,14 +97,115 @@ def _count(ctx: EventContext, kind: str, ptmin: float, sel_name: str | None, cut
                 f"(known: {', '.join(sorted(k for k in c.by_name if k)) or 'none'})"
             )
         mask = mask & c.by_name[sel_name]
-    return ak.to_numpy(ak.sum(mask, axis=1))
+    return mask
 
 
-def evaluate_cut(ctx: EventContext, cut: Cut, warn) -> np.ndarray:
-    """Boolean per event for one cut of the validator's AST (SAVE passes everything)."""
+def _count(ctx: EventContext, kind: str, ptmin: float, sel_name: str | None, cut: Cut) -> np.ndarray:
+    c = ctx.collections.get(kind)
+    if c is None:
+        return np.zeros(ctx.n)
+    mask = _mask_with(c, sel_name, cut, kind) & (c.pt >= ptmin)
+    return jg.count(c.layout, mask)
+
+
+def _first_lepton(ctx: EventContext, reaching: np.ndarray, cut: Cut, region: str):
+    """TransverseMassSelectorAlg's lepton: the first selected electron and first selected
+    muon in container order; exactly one of them must exist for events reaching the cut."""
+    found = []
+    for kind in ("electrons", "muons"):
+        c = ctx.collections.get(kind)
+        if c is None:
+            continue
+        idx = jg.first(c.layout, c.selected)
+        found.append((c, idx))
+    n_lep = sum((idx >= 0).astype(int) for _, idx in found) if found else np.zeros(ctx.n, dtype=int)
+    bad = reaching & (n_lep != 1)
+    if np.any(bad):
+        i = int(np.flatnonzero(bad)[0])
+        ev = f"event {int(ctx.event_number[i])}" if ctx.event_number is not None else f"entry {i}"
+        why = ("No charged lepton in the event, cannot compute MWT!" if n_lep[i] == 0 else
+               "More than one lepton is associated with this event - cannot determine which is the W "
+               "decay lepton.")
+        raise EmulatorError([
+            f"EventSelection region {region}: cut '{cut.text}' (line {cut.line}), systematic "
+            f"{ctx.systematic}: {ev} reaches this cut with {int(n_lep[i])} selected leptons "
+            "(counting the first electron and the first muon).",
+            f"TopCPToolkit stops the job here: TransverseMassSelectorAlg: '{why}' (StatusCode::FAILURE).",
+            "Require exactly one lepton before MWT/MET+MWT, e.g. 'SUM_EL_N_MU_N 25000 == 1' or "
+            "'EL_N 25000 == 1' with 'MU_N 25000 == 0'.",
+        ])
+    pt = np.zeros(ctx.n)
+    phi = np.zeros(ctx.n)
+    for c, idx in found:
+        has = idx >= 0
+        pt[has] = c.pt[idx[has]]
+        phi[has] = c.phi[idx[has]]
+    return pt, phi
+
+
+def _mwt(ctx: EventContext, reaching, cut: Cut, region: str) -> np.ndarray:
+    met = ctx.met if ctx.met is not None else np.zeros(ctx.n)
+    met_phi = ctx.met_phi if ctx.met_phi is not None else np.zeros(ctx.n)
+    lpt, lphi = _first_lepton(ctx, reaching, cut, region)
+    return np.sqrt(np.maximum(2.0 * lpt * met * (1.0 - np.cos(lphi - met_phi)), 0.0))
+
+
+def _leading_two(ctx: EventContext, kinds=("electrons", "muons")):
+    """The two highest-pT selected leptons per event: (pt, eta, phi, m, q) x 2, count."""
+    parts = [(ctx.collections[k]) for k in kinds if k in ctx.collections]
+    zero = np.zeros(ctx.n)
+    if not parts:
+        return (zero,) * 5, (zero,) * 5, np.zeros(ctx.n, dtype=np.int64)
+    ev, pt, eta, phi, m, q = [], [], [], [], [], []
+    for c in parts:
+        s = c.selected
+        ev.append(c.layout.event[s])
+        pt.append(c.pt[s])
+        eta.append(c.eta[s])
+        phi.append(c.phi[s])
+        m.append(c.m[s])
+        q.append((c.charge if c.charge is not None else np.zeros(len(c.pt)))[s].astype(np.float64))
+    ev_a = np.concatenate(ev)
+    cols = [np.concatenate(x) for x in (pt, eta, phi, m, q)]
+    order = np.lexsort((-cols[0], ev_a))
+    ev_a = ev_a[order]
+    cols = [x[order] for x in cols]
+    counts = np.bincount(ev_a, minlength=ctx.n)
+    start = np.zeros(ctx.n, dtype=np.int64)
+    np.cumsum(counts[:-1], out=start[1:])
+    out = []
+    for k in (0, 1):
+        has = counts > k
+        vals = []
+        for x in cols:
+            v = np.zeros(ctx.n)
+            v[has] = x[start[has] + k]
+            vals.append(v)
+        out.append(tuple(vals))
+    return out[0], out[1], counts
+
+
+def _mll(ctx: EventContext, kinds=("electrons", "muons")):
+    """(mll of the two leading leptons, has >= 2 leptons, charge product, exactly 2)."""
+    a, b, counts = _leading_two(ctx, kinds)
+
+    def four(ptv, etav, phiv, mv):
+        px, py, pz = ptv * np.cos(phiv), ptv * np.sin(phiv), ptv * np.sinh(etav)
+        return px, py, pz, np.sqrt(px * px + py * py + pz * pz + mv * mv)
+
+    pa, pb = four(*a[:4]), four(*b[:4])
+    e, px, py, pz = pa[3] + pb[3], pa[0] + pb[0], pa[1] + pb[1], pa[2] + pb[2]
+    mll = np.sqrt(np.maximum(e * e - px * px - py * py - pz * pz, 0.0))
+    return mll, counts >= 2, a[4] * b[4], counts == 2
+
+
+def evaluate_cut(ctx: EventContext, cut: Cut, warn, *, reaching: np.ndarray | None = None,
+                 region: str = "") -> np.ndarray:
+    """Boolean per event for one cut (before the preselection is applied).
+
+    ``reaching``: the events that pass the cuts before this one (MWT's abort check)."""
     k = cut.keyword
-    if k == "SAVE":
-        return np.ones(ctx.n, dtype=bool)
+    reaching = np.ones(ctx.n, dtype=bool) if reaching is None else reaching
     if k in COUNT_KEYWORDS:
         vals = _count(ctx, COUNT_KEYWORDS[k], cut.value or 0.0,
                       cut.selections[0] if cut.selections else None, cut)
@@ -178,10 +227,8 @@ def evaluate_cut(ctx: EventContext, cut: Cut, warn) -> np.ndarray:
         if jets is None or not deco or deco not in jets.btag:
             warn(f"EventSelection: '{cut.text}': b-tag flag {deco} unavailable, no jet is tagged")
             return _compare(np.zeros(ctx.n), cut.comparator, cut.count, cut)
-        mask = jets.selected & jets.btag[deco]
-        if cut.selections:
-            mask = mask & jets.by_name.get(cut.selections[0], mask)
-        return _compare(ak.to_numpy(ak.sum(mask, axis=1)), cut.comparator, cut.count, cut)
+        mask = _mask_with(jets, cut.selections[0] if cut.selections else None, cut, "jets") & jets.btag[deco]
+        return _compare(jg.count(jets.layout, mask), cut.comparator, cut.count, cut)
     if k == "RUN_NUMBER":
         return _compare(ctx.run_number, cut.comparator, cut.count, cut)
     if k in ("MET", "MWT", "MET+MWT", "MLL"):
@@ -189,9 +236,9 @@ def evaluate_cut(ctx: EventContext, cut: Cut, warn) -> np.ndarray:
         if k == "MET":
             return _compare(met, cut.comparator, cut.value, cut)
         if k == "MWT":
-            return _compare(_mwt(ctx), cut.comparator, cut.value, cut)
+            return _compare(_mwt(ctx, reaching, cut, region), cut.comparator, cut.value, cut)
         if k == "MET+MWT":
-            return _compare(met + _mwt(ctx), cut.comparator, cut.value, cut)
+            return _compare(met + _mwt(ctx, reaching, cut, region), cut.comparator, cut.value, cut)
         mll, two, _, _ = _mll(ctx)
         return two & _compare(mll, cut.comparator, cut.value, cut)
     if k in ("MLLWINDOW", "MLL_OSSF"):

@@ -1,4 +1,4 @@
-"""Vectorised four-vector helpers on awkward arrays (no per-event Python loops)."""
+"""Four-vector helpers on flat numpy arrays, and the mcEventWeights reshaper."""
 
 from __future__ import annotations
 
@@ -6,55 +6,24 @@ import awkward as ak
 import numpy as np
 
 
-def energy(pt: ak.Array, eta: ak.Array, m: ak.Array) -> ak.Array:
+def energy(pt: np.ndarray, eta: np.ndarray, m: np.ndarray) -> np.ndarray:
     """E from (pt, eta, m): sqrt((pt cosh eta)^2 + m^2)."""
     p = pt * np.cosh(eta)
     return np.sqrt(p * p + m * m)
 
 
-def rapidity(pt: ak.Array, eta: ak.Array, m: ak.Array) -> ak.Array:
+def rapidity(pt: np.ndarray, eta: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Rapidity y = 0.5 ln((E + pz)/(E - pz)); equals eta for massless objects."""
     pz = pt * np.sinh(eta)
     e = energy(pt, eta, m)
-    num = e + pz
-    den = ak.where(e - pz > 0, e - pz, 1e-9)
-    return 0.5 * np.log(ak.where(num > 0, num, 1e-9) / den)
+    num = np.where(e + pz > 0, e + pz, 1e-9)
+    den = np.where(e - pz > 0, e - pz, 1e-9)
+    return 0.5 * np.log(num / den)
 
 
-def delta_phi(a: ak.Array, b: ak.Array) -> ak.Array:
-    d = a - b
-    return (d + np.pi) % (2 * np.pi) - np.pi
-
-
-def any_within(
-    eta_a: ak.Array,
-    phi_a: ak.Array,
-    eta_b: ak.Array,
-    phi_b: ak.Array,
-    sel_b: ak.Array,
-    cone: float | ak.Array,
-) -> ak.Array:
-    """For each object of A: is any *selected* object of B closer than ``cone`` in (eta, phi)?
-
-    ``cone`` may be a scalar or an array shaped like A (sliding cones).
-    """
-    # Only selected B objects can match: filter first, which also shrinks the pair lists.
-    pa = ak.zip({"eta": eta_a, "phi": phi_a}, depth_limit=2)
-    pb = ak.zip({"eta": eta_b[sel_b], "phi": phi_b[sel_b]}, depth_limit=2)
-    pairs = ak.cartesian({"a": pa, "b": pb}, axis=1, nested=True)
-    deta = pairs.a.eta - pairs.b.eta
-    dphi = delta_phi(pairs.a.phi, pairs.b.phi)
-    dr2 = deta * deta + dphi * dphi
-    if np.isscalar(cone):
-        close = dr2 < cone * cone
-    else:
-        close = dr2 < (cone * cone)[..., np.newaxis]
-    return ak.any(close, axis=-1)
-
-
-def to_bool(a: ak.Array) -> ak.Array:
+def to_bool(a: np.ndarray) -> np.ndarray:
     """Stored char flags (int8/uint8) to booleans."""
-    return a != 0
+    return np.asarray(a) != 0
 
 
 def leading(a: ak.Array, n: int, fill: float = 0.0) -> np.ndarray:
@@ -71,3 +40,11 @@ def leading(a: ak.Array, n: int, fill: float = 0.0) -> np.ndarray:
     if np.ma.isMaskedArray(padded):
         return padded.filled(fill)
     return np.asarray(padded)
+
+
+def object_sign(event_number: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """A fixed +-1 per object from its event number and position (for emulated smearing):
+    deterministic, so reruns give identical files."""
+    h = (event_number.astype(np.uint64) * np.uint64(0x9E3779B1)) ^ (
+        local.astype(np.uint64) * np.uint64(0x85EBCA77))
+    return 1.0 - 2.0 * ((h >> np.uint64(13)) & np.uint64(1)).astype(np.float64)

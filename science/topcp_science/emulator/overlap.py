@@ -10,38 +10,38 @@ ghost-association criteria are replaced by these cones (docs/emulator.md).
 
 from __future__ import annotations
 
-import awkward as ak
+from dataclasses import dataclass
 
-from .kinematics import any_within
+import numpy as np
+
+from . import jagged as jg
 
 
+@dataclass
 class ORInput:
-    """An object collection entering OR: kinematics and the input selection mask."""
+    """An object collection entering OR: layout, direction and the input selection mask."""
 
-    def __init__(self, eta: ak.Array, phi: ak.Array, sel: ak.Array) -> None:
-        self.eta, self.phi, self.sel = eta, phi, sel
+    layout: jg.Layout
+    eta: np.ndarray
+    phi: np.ndarray
+    sel: np.ndarray
 
 
-def overlap_removal(inputs: dict[str, ORInput]) -> dict[str, ak.Array]:
+CHAIN = (
+    ("taus", "electrons", 0.2), ("taus", "muons", 0.2), ("electrons", "muons", 0.01),
+    ("photons", "electrons", 0.4), ("photons", "muons", 0.4), ("jets", "electrons", 0.2),
+    ("electrons", "jets", 0.4), ("jets", "muons", 0.2), ("muons", "jets", 0.4),
+    ("jets", "photons", 0.4), ("jets", "taus", 0.2),
+)
+
+
+def overlap_removal(inputs: dict[str, ORInput]) -> dict[str, np.ndarray]:
     """Return, per kind, the mask of objects that pass the OR (False outside the input)."""
-    alive = {k: v.sel for k, v in inputs.items()}
-
-    def remove(loser: str, winner: str, cone: float) -> None:
+    alive = {k: v.sel.copy() for k, v in inputs.items()}
+    for loser, winner, cone in CHAIN:
         if loser not in inputs or winner not in inputs:
-            return
+            continue
         lo, wi = inputs[loser], inputs[winner]
-        hit = any_within(lo.eta, lo.phi, wi.eta, wi.phi, alive[winner], cone)
-        alive[loser] = alive[loser] & ~hit
-
-    remove("taus", "electrons", 0.2)
-    remove("taus", "muons", 0.2)
-    remove("electrons", "muons", 0.01)
-    remove("photons", "electrons", 0.4)
-    remove("photons", "muons", 0.4)
-    remove("jets", "electrons", 0.2)
-    remove("electrons", "jets", 0.4)
-    remove("jets", "muons", 0.2)
-    remove("muons", "jets", 0.4)
-    remove("jets", "photons", 0.4)
-    remove("jets", "taus", 0.2)
+        hit = jg.any_within(lo.layout, lo.eta, lo.phi, wi.layout, wi.eta, wi.phi, alive[winner], cone)
+        alive[loser] &= ~hit
     return alive

@@ -8,6 +8,7 @@ metadata histograms and the ``topcp_emulator`` marker; renames the file into pla
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +20,10 @@ from . import __version__
 from .blocks import classify
 from .config import load_configs
 from .errors import EmulatorError
+from .filemeta import read_bookkeepers, read_file_meta
 from .inputs import DEFAULT_STEP, open_physlite, read_input_list
 from .kinematics import leading
-from .reco import RecoLevel
+from .reco import RecoLevel, reco_variations
 from .systematics import NOSYS, generator_weights, plan_systematics
 from .truth import ParticleLevel, PartonLevel
 from .writer import OutputFile
@@ -85,6 +87,22 @@ def _peek(src) -> dict:
     return {"is_mc": True, "dsid": 0, "run": 0, "n_weights": 0}
 
 
+def _cutbookkeeper_plan(cfgs, levels, is_mc, dsid, opts, gen_weights) -> tuple[bool, list[tuple[str, int]], int | None]:
+    """(write them?, [(systematic, weight index)], runNumber option) from GeneratorLevelAnalysis."""
+    for lv in levels:
+        block = cfgs[lv].first("GeneratorLevelAnalysis", is_mc=is_mc, dsid=dsid)
+        if block is None:
+            continue
+        if not is_mc or not block.get("saveCutBookkeepers", True):
+            return False, [], None
+        systematics = block.get("cutBookkeepersSystematics")
+        enable = (not opts.no_systematics) if systematics is None else bool(systematics)
+        rows = [(NOSYS, 0)] + (list(gen_weights.variations) if enable else [])
+        run_option = block.get("runNumber")
+        return True, rows, int(run_option) if run_option else None
+    return False, [], None
+
+
 def run(opts: Options, log: Log | None = None) -> Path:
     """Run the job; returns the output path. Raises EmulatorError for user mistakes."""
     log = log or Log()
@@ -100,6 +118,11 @@ def run(opts: Options, log: Log | None = None) -> Path:
     sources = [open_physlite(n) for n in names]
     facts = _peek(sources[0])
     is_mc, dsid = facts["is_mc"], facts["dsid"]
+    metas = [read_file_meta(src.metadata_tree()) for src in sources]
+    meta0 = metas[0]
+    if is_mc and meta0.dsid:
+        dsid = meta0.dsid
+    run_number = meta0.run_numbers[0] if meta0.run_numbers else facts["run"]
     if not is_mc and ("particle" in levels or "parton" in levels):
         log.warn("input is data: particle and parton levels are skipped")
         levels = [lv for lv in levels if lv == "reco"]
@@ -111,10 +134,12 @@ def run(opts: Options, log: Log | None = None) -> Path:
 
     approximated: list[str] = []
     skipped: list[str] = []
+    block_notes: dict[str, dict[str, str]] = {}
     for lv in levels:
-        a, s = classify(cfgs[lv], is_mc=is_mc, dsid=dsid)
+        a, s, notes = classify(cfgs[lv], is_mc=is_mc, dsid=dsid)
         approximated += a
         skipped += s
+        block_notes.update(notes)
     for s in skipped:
         log.warn(f"block {s} cannot be emulated and is skipped")
     if opts.strict and skipped:
@@ -129,26 +154,39 @@ def run(opts: Options, log: Log | None = None) -> Path:
     plans = {}
     for lv in levels:
         common = cfgs[lv].first("CommonServices", is_mc=is_mc, dsid=dsid)
-        plan = plan_systematics(common, enabled=is_mc and not opts.no_systematics, weights=gen_weights)
-        if lv != "reco":
-            plan.kinematic = []  # truth levels only carry weight variations
+        kinematic = (reco_variations(cfgs[lv], is_mc=is_mc, dsid=dsid, run_number=run_number, warn=log.warn)
+                     if lv == "reco" else [])
+        has_gen = cfgs[lv].first("GeneratorLevelAnalysis", is_mc=is_mc, dsid=dsid) is not None
+        plan = plan_systematics(common, enabled=is_mc and not opts.no_systematics, weights=gen_weights,
+                                kinematic=kinematic, generator=has_gen)
         plans[lv] = plan
-        cls = {"reco": RecoLevel, "particle": ParticleLevel, "parton": PartonLevel}[lv]
-        analyses.append((lv, cls(cfgs[lv], plan, is_mc=is_mc, dsid=dsid, warn=log.warn), common or {}))
+        if lv == "reco":
+            analysis = RecoLevel(cfgs[lv], plan, is_mc=is_mc, dsid=dsid, warn=log.warn, run_number=run_number)
+        else:
+            cls = {"particle": ParticleLevel, "parton": PartonLevel}[lv]
+            analysis = cls(cfgs[lv], plan, is_mc=is_mc, dsid=dsid, warn=log.warn)
+        analyses.append((lv, analysis, common or {}))
 
     wanted = sorted({c for _, a, _ in analyses for c in a.columns()} | {
         ("EventInfo", "mcEventWeights"), ("EventInfo", "eventNumber")})
     target = opts.workdir / f"{opts.output_name}.root"
+    write_cbk, cbk_rows, cbk_run = _cutbookkeeper_plan(cfgs, levels, is_mc, dsid, opts, gen_weights)
+    if write_cbk:
+        for src, m in zip(sources, metas, strict=True):
+            if src.metadata_tree() is not None:
+                m.bookkeepers = read_bookkeepers(src.metadata_tree(), sorted({i for _, i in cbk_rows}))
+    from_metadata = all(m.bookkeepers is not None for m in metas)
+    if write_cbk and not from_metadata:
+        log.warn("the input's MetaData has no CutBookkeepers (AllExecutedEvents): the CutBookkeeper "
+                 "histograms sum the weights of the processed events instead; the release stops here "
+                 "('Could not find AllExecutedEvents CutBookkeeper information')")
     out = OutputFile(target)
     try:
-        # CutBookkeepers: nominal plus every generator-weight variation that is run
-        plan_gen = set().union(*(set(p.generator) for p in plans.values()))
-        gen_names = [g for g in gen_weights.names() if g in plan_gen] if is_mc else []
-        index = dict(gen_weights.variations)
-        cbk_columns = [gen_weights.nominal] + [index[g] for g in gen_names]
-        cbk = np.zeros((len(cbk_columns), 3), dtype=np.float64)
+        cbk_index = sorted({i for _, i in cbk_rows})
+        processed = np.zeros((len(cbk_index), 3), dtype=np.float64)
         cutflows: dict[str, np.ndarray] = {}
         labels: dict[str, list[str]] = {}
+        titles: dict[str, str] = {}
         written = {lv: 0 for lv in levels}
         remaining = opts.max_events if opts.max_events >= 0 else None
         total = 0
@@ -159,11 +197,11 @@ def run(opts: Options, log: Log | None = None) -> Path:
                 n = len(raw[("EventInfo", "eventNumber")])
                 total += n
                 w = raw.get(("EventInfo", "mcEventWeights"))
-                if is_mc and w is not None:
-                    padded = leading(w, max(cbk_columns) + 1)[:, cbk_columns].astype(np.float64)
-                    cbk[:, 0] += n
-                    cbk[:, 1] += padded.sum(axis=0)
-                    cbk[:, 2] += (padded * padded).sum(axis=0)
+                if write_cbk and not from_metadata and w is not None and cbk_index:
+                    padded = leading(w, max(cbk_index) + 1)[:, cbk_index].astype(np.float64)
+                    processed[:, 0] += n
+                    processed[:, 1] += padded.sum(axis=0)
+                    processed[:, 2] += (padded * padded).sum(axis=0)
                 for lv, analysis, _ in analyses:
                     res = analysis.process(raw)
                     out.write_chunk(analysis.spec.tree, res.branches, res.keep)
@@ -171,6 +209,7 @@ def run(opts: Options, log: Log | None = None) -> Path:
                     for hname, counts in res.cutflows.items():
                         cutflows[hname] = cutflows.get(hname, 0) + counts
                         labels[hname] = res.cutflow_labels[hname]
+                        titles[hname] = res.cutflow_titles.get(hname, "")
                     del res
                 del raw, w  # keep a single chunk alive while the next one is read
             if remaining is not None:
@@ -180,17 +219,30 @@ def run(opts: Options, log: Log | None = None) -> Path:
             hname = common.get("systematicsHistogram")
             if hname:
                 names_ = plans[lv].names
-                out.write_labelled_hist(str(hname), names_, [1.0] * len(names_))
-        if is_mc and any(a.genlevel for _, a, _ in analyses):
-            for i, sysname in enumerate([NOSYS] + gen_names):
-                out.write_labelled_hist(f"CutBookkeeper_{dsid}_{facts['run']}_{sysname}",
+                out.write_labelled_hist(str(hname), names_, [0.0] * len(names_), title="systematics")
+                if common.get("separateWeightSystematics"):
+                    weights_only = [s for s in names_ if WEIGHT_SYSTEMATICS.match(s)]
+                    if weights_only:
+                        out.write_labelled_hist(f"{hname}OnlyWeights", weights_only, [0.0] * len(weights_only),
+                                                title="systematics")
+        if write_cbk:
+            sums = _bookkeeper_sums(metas, cbk_index, processed, from_metadata, log)
+            cbk_dsid = dsid
+            for sysname, index in cbk_rows:
+                if index not in sums:
+                    log.warn(f"CutBookkeepers: no AllExecutedEvents bookkeeper for weight index {index} "
+                             f"({sysname}) in the input's MetaData; histogram not written (the release "
+                             "stops with std::out_of_range)")
+                    continue
+                out.write_labelled_hist(f"CutBookkeeper_{cbk_dsid}_{cbk_run or run_number}_{sysname}",
                                         ["Initial events", "Initial sum of weights",
-                                         "Initial sum of weights squared"], cbk[i])
+                                         "Initial sum of weights squared"], sums[index],
+                                        title="CutBookkeeper Information", low=0.5, high=3.5, entries=3)
         for hname in sorted(cutflows):
-            out.write_labelled_hist(hname, labels[hname], cutflows[hname])
-        campaign = CAMPAIGNS.get(facts["run"], "unknown") if is_mc else str(facts["run"])
-        out.write_labelled_hist("metadata", ["mc" if is_mc else "data", campaign, str(dsid), "unknown"],
-                                [len(sources)] * 4, integer=True)
+            out.write_labelled_hist(hname, labels[hname], cutflows[hname], title=titles.get(hname, ""),
+                                    entries=float(np.sum(cutflows[hname])))
+        out.write_labelled_hist("metadata", _metadata_labels(is_mc, meta0, facts, dsid, run_number, log),
+                                [0, 0, 0, 0], kind="I", title=METADATA_TITLE, entries=0)
         marker = {
             "writer": f"topcp_science.emulator {__version__}",
             "statement": "Written by the servicex-topcp TopCPToolkit emulator (topcp-emulate), "
@@ -198,8 +250,14 @@ def run(opts: Options, log: Log | None = None) -> Path:
             "levels": levels,
             "approximated": approximated,
             "skipped": skipped,
+            "blocks": block_notes,
+            "not_emulated": sorted({f"{b}: {note['not_emulated']}" for b, note in block_notes.items()
+                                    if note.get("not_emulated")}),
             "warnings": sorted(log.warnings),
             "systematics": {lv: plans[lv].names for lv in levels},
+            "systematics_note": SYSTEMATICS_NOTE,
+            "cutbookkeepers": "from the input's MetaData (AllExecutedEvents)" if from_metadata
+                              else "from the processed events (the input has no CutBookkeepers)",
             "events_processed": total,
             "events_written": written,
         }
@@ -211,3 +269,42 @@ def run(opts: Options, log: Log | None = None) -> Path:
     log.info(f"wrote {target.name}: {total} events processed, "
              + ", ".join(f"{analysis.spec.tree}: {written[lv]}" for lv, analysis, _ in analyses))
     return target
+
+
+#: CommonServices separateWeightSystematics: the weight-only list's regex (AsgAnalysisConfig).
+WEIGHT_SYSTEMATICS = re.compile(
+    r"^(GEN_|EL_EFF_|MUON_EFF_|PH_EFF_|TAUS_TRUEHADTAU_EFF_|FT_EFF_|extrapolation_pt_|JET_.*JvtEfficiency_|PRW_).*")
+METADATA_TITLE = "Sample metadata:Look at the bin labels:Number of files in this sample"
+SYSTEMATICS_NOTE = ("names as the release's CP tools register them for this configuration; the kinematic "
+                    "shifts are emulated (fixed relative sizes, every nuisance parameter of a kind shares "
+                    "one shift) and scale-factor/efficiency systematics are absent")
+
+
+def _bookkeeper_sums(metas, cbk_index, processed, from_metadata, log) -> dict[int, np.ndarray]:
+    if not from_metadata:
+        return {i: processed[k] for k, i in enumerate(cbk_index)}
+    sums: dict[int, np.ndarray] = {}
+    for m in metas:
+        for i, v in (m.bookkeepers or {}).items():
+            sums[i] = sums.get(i, 0) + v
+    return sums
+
+
+def _metadata_labels(is_mc: bool, meta, facts: dict, dsid: int, run_number: int, log) -> list[str]:
+    """runTop_el.py's metadata bins: data type, campaign (or data year), DSID, e-tag."""
+    if not is_mc:
+        return ["data", str(run_number), str(dsid), "unavailable"]
+    fast = meta.fast_sim
+    if fast is None:
+        log.warn("metadata: no FileMetaData simFlavour in the input: the data type is written as fullsim")
+    data_type = "fastsim" if fast else "fullsim"
+    campaign = meta.campaign
+    if campaign is None:
+        campaign = CAMPAIGNS.get(run_number, "unknown")
+        log.warn(f"metadata: no FileMetaData mcCampaign in the input: the campaign is guessed from the run "
+                 f"number ({campaign})")
+    etag = meta.e_tag
+    if etag is None:
+        etag = "unknown"
+        log.warn("metadata: no FileMetaData amiTag in the input: the e-tag is written as unknown")
+    return [data_type, campaign, str(dsid), etag]

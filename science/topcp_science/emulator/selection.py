@@ -2,6 +2,15 @@
 
 Selection expressions are what the config writes after a container name:
 ``AnaElectrons.tight||loose`` or ``AnaJets.baselineJvt&&passesOR`` (``&&`` binds tighter).
+
+Regions are evaluated the way EventSelectionConfig schedules them (athena 2025): every
+cut line is an algorithm whose decoration ``<region>_<TAG>_<step>_%SYS%`` is true when the
+cuts before it (its preselection) and the cut itself pass; ``EVENTFLAG`` and
+``GLOBALTRIGMATCH`` add a flag to the running preselection without an algorithm; ``IMPORT R``
+adds ``pass_R`` (which only R's ``SAVE`` creates) to it, and the region's cutflow receives
+the decorations of R's own cuts -- computed inside R, *not* after the cuts written before
+the IMPORT (the "jump back" the TopCPToolkit documentation warns about). The decision and
+the event filter are unaffected: they are the AND of everything.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ def split_ref(ref: str) -> tuple[str, str]:
     return cont, sel
 
 
-def selection_mask(selections: dict[str, ak.Array], expr: str, where: str) -> ak.Array:
+def selection_mask(selections: dict[str, np.ndarray], expr: str, where: str) -> np.ndarray:
     """Evaluate 'a&&b||c' over named masks; '' is the container's base selection."""
     base = selections[""]
     if not expr:
@@ -47,7 +56,7 @@ def selection_mask(selections: dict[str, ak.Array], expr: str, where: str) -> ak
 
 @dataclass
 class RegionSet:
-    """One EventSelection instance, parsed."""
+    """One EventSelection instance, parsed (IMPORT and SAVE lines kept in place)."""
 
     refs: dict[str, str]  # kind -> 'Container.selection'
     met: str | None
@@ -63,6 +72,7 @@ class RegionSet:
 
 def parse_event_selection(instances: list[dict], filename: str) -> list[RegionSet]:
     out = []
+    known: list[str] = []
     for i, inst in enumerate(instances):
         refs = {}
         for kind, key in (("electrons", "electrons"), ("muons", "muons"), ("jets", "jets"),
@@ -73,43 +83,133 @@ def parse_event_selection(instances: list[dict], filename: str) -> list[RegionSe
         where = f"{filename}: EventSelection[{i}]"
         parsed = {str(name): cutlib.parse_region(str(text or ""), f"{where}.selectionCutsDict.{name}")
                   for name, text in raw_regions.items()}
+        known += list(parsed)
         saved = {n: any(c.keyword == "SAVE" for c in cs) for n, cs in parsed.items()}
-        regions = cutlib.expand_imports(parsed, where)
-        out.append(RegionSet(
+        rs = RegionSet(
             refs=refs,
             met=str(inst["met"]) if inst.get("met") else None,
             met_term=str(inst.get("metTerm", "Final")),
             btag=str(inst["btagDecoration"]) if inst.get("btagDecoration") else None,
             no_filter=bool(inst.get("noFilter", False)),
             cutflow=bool(inst.get("cutFlowHistograms", False)),
-            regions=regions,
+            regions=parsed,
             saved=saved,
             index=i,
-        ))
+        )
+        out.append(rs)
+    _check_imports(out, filename)
     return out
 
 
-def evaluate_regions(
-    rs: RegionSet,
-    ctx: cutlib.EventContext,
-    warn,
-) -> tuple[dict[str, np.ndarray], dict[str, list[np.ndarray]]]:
-    """Decision per region and the cumulative masks after each cut (for cutflows)."""
+def _check_imports(sets: list[RegionSet], filename: str) -> None:
+    """IMPORT targets must exist; import cycles are errors; forward or unsaved targets warn."""
+    order = [(rs.index, name) for rs in sets for name in rs.regions]
+    position = {name: k for k, (_, name) in enumerate(order)}
+    graph = {name: [c.region for c in cuts if c.keyword == "IMPORT"] for rs in sets
+             for name, cuts in rs.regions.items()}
+    for rs in sets:
+        for name, cuts in rs.regions.items():
+            for c in cuts:
+                if c.keyword != "IMPORT":
+                    continue
+                if c.region not in position:
+                    raise EmulatorError(f"{filename}: EventSelection[{rs.index}]: region {name} line {c.line}: "
+                                        f"IMPORT of unknown region {c.region}")
+                if position[c.region] > position[name]:
+                    rs.extra_warnings.append(
+                        f"EventSelection region {name} imports {c.region}, defined after it: TopCPToolkit "
+                        f"schedules regions in file order and reads pass_{c.region} before it is set; "
+                        "the emulator evaluates it first")
+                owner = next(s for s in sets if c.region in s.regions)
+                if not owner.saved.get(c.region):
+                    rs.extra_warnings.append(
+                        f"EventSelection region {name} imports {c.region}, which has no SAVE: the release's "
+                        f"IMPORT reads pass_{c.region}, which only SAVE creates")
+
+    def visit(node: str, stack: tuple[str, ...]) -> None:
+        if node in stack:
+            raise EmulatorError(f"{filename}: EventSelection: IMPORT cycle: {' -> '.join(stack + (node,))}")
+        for nxt in graph.get(node, []):
+            visit(nxt, stack + (node,))
+
+    for name in graph:
+        visit(name, ())
+
+
+def decoration_name(region: str, cut: cutlib.Cut, step: int) -> str:
+    """The decoration EventSelectionConfig gives the cut on line ``step`` (1-based among
+    non-empty, non-comment lines) of ``region``."""
+    if cut.keyword == "EVENTFLAG":
+        return str(cut.flag)
+    if cut.keyword == "GLOBALTRIGMATCH":
+        return f"globalTriggerMatch{cut.flag or ''}_%SYS%,as_char"
+    return f"{region}_{cutlib.DECORATION_TAG[cut.keyword]}_{step}_%SYS%"
+
+
+def cutflow_label(decoration: str) -> str:
+    """EventCutFlowHistAlg's bin label for a decoration: EventCutFlowBlock appends
+    ``,as_char`` to every selection and the algorithm strips a trailing ``_%SYS%`` only,
+    so the label is the decoration plus ``,as_char`` (athena 2025 sources)."""
+    label = decoration + ",as_char"
+    return label[:-6] if label.endswith("_%SYS%") else label
+
+
+@dataclass
+class RegionResult:
+    """Per region: the decision, and the cutflow entries as (decoration, mask)."""
+
+    decisions: dict[str, np.ndarray]
+    cutflows: dict[str, list[tuple[str, np.ndarray]]]
+
+
+def evaluate_regions(sets: list[RegionSet], contexts: list[cutlib.EventContext], warn) -> RegionResult:
+    """Evaluate every region of every EventSelection instance in file order."""
     decisions: dict[str, np.ndarray] = {}
-    steps: dict[str, list[np.ndarray]] = {}
-    for name, cut_list in rs.regions.items():
-        mask = np.ones(ctx.n, dtype=bool)
-        cumulative = []
-        for cut in cut_list:
-            if cut.keyword == "SAVE":
+    cutflows: dict[str, list[tuple[str, np.ndarray]]] = {}
+    registry: list[tuple[str, np.ndarray]] = []  # EventInfo selections registered so far
+    owner = {name: (rs, ctx) for rs, ctx in zip(sets, contexts, strict=True) for name in rs.regions}
+    done: set[str] = set()
+
+    def run(name: str) -> None:
+        if name in done:
+            return
+        rs, ctx = owner[name]
+        current = np.ones(ctx.n, dtype=bool)
+        entries: list[tuple[str, np.ndarray]] = []
+        own: list[tuple[str, np.ndarray]] = []
+        for step, cut in enumerate(rs.regions[name], start=1):
+            k = cut.keyword
+            if k == "SAVE":
                 continue
-            mask = mask & cutlib.evaluate_cut(ctx, cut, warn)
-            cumulative.append(mask)
-        decisions[name] = mask
-        steps[name] = cumulative
-        ctx.flags[f"pass_{name}"] = mask
-        ctx.flags[name] = mask
-    return decisions, steps
+            if k == "IMPORT":
+                run(cut.region)
+                current = current & decisions[cut.region]
+                entries += [(d, m) for d, m in registry if d.startswith(cut.region)]
+                continue
+            deco = decoration_name(name, cut, step)
+            value = cutlib.evaluate_cut(ctx, cut, warn, reaching=current, region=name)
+            if k in ("EVENTFLAG", "GLOBALTRIGMATCH"):
+                # no algorithm: the flag joins the running preselection as it is
+                current = current & value
+                entries.append((deco, value))
+                own.append((deco, value))
+                continue
+            current = current & value
+            entries.append((deco, current))
+            own.append((deco, current))
+            ctx.flags[deco.replace("_%SYS%", "")] = current
+        decisions[name] = current
+        ctx.flags[f"pass_{name}"] = current
+        cutflows[name] = entries
+        registry.extend(own)
+        done.add(name)
+
+    for rs in sets:
+        for w in rs.extra_warnings:
+            warn(w)
+        for name in rs.regions:
+            run(name)
+    return RegionResult(decisions, cutflows)
 
 
 def mc_weight_decos(weights: ak.Array | None, n: int, plan) -> Deco:

@@ -1,9 +1,10 @@
-"""The emulated systematic variations and the CommonServices filters applied to them.
+"""The systematic variations a run evaluates and the CommonServices filters applied to them.
 
 Real TopCPToolkit asks each CP tool for its recommended variations. The emulator has no
-CP tools, so it offers a small documented set of kinematic variations (fixed relative
-shifts, no smearing, so results stay deterministic) plus one weight variation per stored
-generator weight. NOSYS is always kept, whatever the filters say.
+CP tools: syscatalog.py offers, for the configured blocks, the names those tools register,
+each with an emulated shift (docs/emulator.md, "Systematics"), plus one weight variation per
+stored generator weight (PMGTruthWeightTool's names). NOSYS is always kept, whatever the
+filters say.
 """
 
 from __future__ import annotations
@@ -11,42 +12,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .errors import EmulatorError
+from .syscatalog import Variation, sort_key
+
 NOSYS = "NOSYS"
 
 
-@dataclass(frozen=True)
-class Variation:
-    """One emulated kinematic variation: ``scale`` multiplies the ``target``'s pt (and mass)."""
-
-    name: str
-    target: str  # "jets", "electrons" (also photons), "muons", "met_soft"
-    scale: float
-
-
-#: The emulated kinematic systematics (see docs/emulator.md).
-KINEMATIC: tuple[Variation, ...] = (
-    Variation("EG_SCALE_ALL__1down", "electrons", 1.0 - 0.005),
-    Variation("EG_SCALE_ALL__1up", "electrons", 1.0 + 0.005),
-    Variation("JET_EnergyScale__1down", "jets", 1.0 - 0.02),
-    Variation("JET_EnergyScale__1up", "jets", 1.0 + 0.02),
-    Variation("MET_SoftTrk_Scale__1down", "met_soft", 1.0 - 0.05),
-    Variation("MET_SoftTrk_Scale__1up", "met_soft", 1.0 + 0.05),
-    Variation("MUON_SCALE__1down", "muons", 1.0 - 0.003),
-    Variation("MUON_SCALE__1up", "muons", 1.0 + 0.003),
-)
-
-#: CommonServices.onlySystematicsCategories -> name patterns (athena's categories).
-CATEGORIES: dict[str, str] = {
-    "jets": r"^JET_.*",
-    "jer": r"^JET_JER.*",
-    "electrons": r"^(EG_|EL_).*",
-    "photons": r"^(EG_|PH_).*",
-    "muons": r"^MUON_.*",
-    "taus": r"^TAUS_.*",
-    "met": r"^MET_.*",
-    "tracks": r"^TRK_.*",
-    "ftag": r"^FT_.*",
-    "event": r"^(GEN_|PRW_).*",
+#: CommonServices.onlySystematicsCategories -> name fragments (athena AsgAnalysisConfig
+#: ``SystematicsCategories``; the service regex keeps names *containing* one of them).
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "JETS": ("JET_",),
+    "JER": ("JET_JER",),
+    "ELECTRONS": ("EG_", "EL_"),
+    "MUONS": ("MUON_",),
+    "PHOTONS": ("EG_", "PH_"),
+    "TAUS": ("TAUS_",),
+    "MET": ("MET_",),
+    "TRACKS": ("TRK_",),
+    "EVENT": ("GEN_", "PRW_"),
+    "FTAG": ("FT_",),
 }
 
 
@@ -79,23 +63,24 @@ class GeneratorWeights:
 
 
 def generator_weights(n_weights: int, names: list[str] | None) -> GeneratorWeights:
-    """Map the stored weights to systematics.
+    """Map the stored weights to systematics the way PMGTruthWeightTool does.
 
-    With the sample's weight names (MetaData ``TruthMetaData.weightNames``) the names follow
-    TopCPToolkit; the nominal is the weight named "nominal"/"Weight"/"", else the first.
-    Without them (files without MetaData) the variations are numbered ``GEN_w001`` ...
+    NOSYS is always entry 0 of ``mcEventWeights`` (the tool's calibration cache maps the empty
+    systematic to index 0); every weight whose name converts to a non-empty ``GEN_`` name is a
+    variation with its own index, entry 0 included (the mc23 test file's ``Default`` ->
+    ``GEN_Default``, index 0; its ``nominal``, index 1, is no variation at all). Without the
+    names (files without MetaData) the variations are numbered ``GEN_w001`` ...
     """
     if names and len(names) == n_weights:
-        converted = [weight_name_to_sys(n) for n in names]
-        nominal = converted.index("") if "" in converted else 0
         seen: set[str] = set()
         variations = []
-        for i, sysname in enumerate(converted):
-            if i == nominal or not sysname or sysname in seen:
+        for i, name in enumerate(names):
+            sysname = weight_name_to_sys(name)
+            if not sysname or sysname in seen:
                 continue
             seen.add(sysname)
             variations.append((sysname, i))
-        return GeneratorWeights(nominal, tuple(variations), True)
+        return GeneratorWeights(0, tuple(variations), True)
     return GeneratorWeights(0, tuple((f"GEN_w{i:03d}", i) for i in range(1, n_weights)), False)
 
 
@@ -115,10 +100,28 @@ class SystematicsPlan:
 
     @property
     def names(self) -> list[str]:
-        return [NOSYS] + [v.name for v in self.kinematic] + list(self.generator)
+        """listOfSystematics: NOSYS first, then by base name (up before down)."""
+        rest = sorted([v.name for v in self.kinematic] + list(self.generator), key=sort_key)
+        return [NOSYS] + rest
 
     def for_target(self, target: str) -> list[Variation]:
         return [v for v in self.kinematic if v.target == target]
+
+    def shifts(self, target: str) -> list[str]:
+        """The distinct emulated shifts of ``target`` that some variation uses, in a fixed order."""
+        return sorted({v.shift for v in self.kinematic if v.target == target})
+
+
+def _category_regex(cats: list) -> re.Pattern:
+    fragments = []
+    for c in cats:
+        key = str(c).upper()
+        if key not in CATEGORIES:
+            raise EmulatorError(
+                f"CommonServices.onlySystematicsCategories: invalid systematics category {c!r}; "
+                f"must be one of {', '.join(CATEGORIES)} (athena SystematicsCategories)")
+        fragments += CATEGORIES[key]
+    return re.compile("^(?=.*(" + "|".join(fragments) + ")|$).*")
 
 
 def plan_systematics(
@@ -126,23 +129,31 @@ def plan_systematics(
     *,
     enabled: bool,
     weights: GeneratorWeights,
+    kinematic: list[Variation] | None = None,
+    generator: bool = True,
 ) -> SystematicsPlan:
-    """Apply runSystematics / filterSystematics / onlySystematicsCategories to the emulated set."""
+    """Apply runSystematics / onlySystematicsCategories / filterSystematics to the offered set.
+
+    As in CommonServicesConfig, ``filterSystematics`` replaces the category regex when both
+    are set; the SystematicsSvc keeps a name when the regex matches all of it (regex_match).
+    NOSYS always stays.
+    """
     common = common or {}
     if not enabled or common.get("runSystematics") is False:
         return SystematicsPlan([], [], weights)
-    candidates = [v.name for v in KINEMATIC] + weights.names()
-    keep = set(candidates)
-    regex = common.get("filterSystematics")
-    if isinstance(regex, str) and regex:
-        pattern = re.compile(regex)
-        keep = {n for n in keep if pattern.fullmatch(n)}
+    kinematic = list(kinematic or [])
+    gen_names = weights.names() if generator else []
+    pattern = None
     cats = common.get("onlySystematicsCategories")
     if isinstance(cats, list) and cats:
-        pats = [re.compile(CATEGORIES[c]) for c in cats if c in CATEGORIES]
-        keep = {n for n in keep if any(p.match(n) for p in pats)}
-    return SystematicsPlan(
-        [v for v in KINEMATIC if v.name in keep],
-        [n for n in weights.names() if n in keep],
-        weights,
-    )
+        pattern = _category_regex(cats)
+    regex = common.get("filterSystematics")
+    if isinstance(regex, str):
+        try:
+            pattern = re.compile(regex)
+        except re.error as exc:
+            raise EmulatorError(f"CommonServices.filterSystematics: bad regular expression {regex!r}: {exc}") from exc
+    if pattern is not None:
+        kinematic = [v for v in kinematic if pattern.fullmatch(v.name)]
+        gen_names = [n for n in gen_names if pattern.fullmatch(n)]
+    return SystematicsPlan(kinematic, gen_names, weights)

@@ -13,11 +13,12 @@ import awkward as ak
 import numpy as np
 
 from . import cuts as cutlib
+from . import jagged as jg
 from . import met as metlib
 from .config import LevelConfig, sub_instances
 from .kinematics import energy
 from .objects import pt_eta_mask
-from .output import Deco, Decorations, assemble, parse_output
+from .output import ContainerOut, Deco, Decorations, assemble, parse_output
 from .overlap import ORInput, overlap_removal
 from .reco import EVENTINFO, ChunkResult
 from .selection import (
@@ -67,33 +68,34 @@ class _Truth:
 
     def evaluate(self, raw: dict, warn):
         c = self.name
-        get = lambda v: raw.get((c, v))  # noqa: E731
+        first = raw.get((c, "pt") if self.kind == "jets" else (c, "pt_vis") if self.kind == "taus" else (c, "px"))
+        if first is None:
+            what = {"jets": f"PL_Jets: truth jet container {c} not in the input; no jets",
+                    "taus": f"PL_Taus: {c} visible kinematics not in the input; no taus"}
+            warn(what.get(self.kind, f"{self.kind}: truth container {c} not in the input; none selected"))
+            return None
+        layout, _ = jg.split(first)
+
+        def get(v):
+            a = raw.get((c, v))
+            return None if a is None else jg.values(a, layout).astype(np.float64)
+
         if self.kind == "jets":
             pt, eta, phi, m = get("pt"), get("eta"), get("phi"), get("m")
-            if pt is None:
-                warn(f"PL_Jets: truth jet container {c} not in the input; no jets")
-                return None
             e = energy(pt, eta, m)
         elif self.kind == "taus":
             pt, eta, phi, m = get("pt_vis"), get("eta_vis"), get("phi_vis"), get("m_vis")
-            if pt is None:
-                warn(f"PL_Taus: {c} visible kinematics not in the input; no taus")
-                return None
-            pt, eta, phi, m = (ak.values_astype(x, np.float32) for x in (pt, eta, phi, m))
             e = energy(pt, eta, m)
         else:
             px, py, pz = get("px"), get("py"), get("pz")
-            if px is None:
-                warn(f"{self.kind}: truth container {c} not in the input; none selected")
-                return None
             if self.dressed and get("pt_dressed") is not None:
                 pt, eta, phi, e = get("pt_dressed"), get("eta_dressed"), get("phi_dressed"), get("e_dressed")
             else:
                 pt = np.hypot(px, py)
-                eta = np.arcsinh(pz / ak.where(pt > 0, pt, 1e-9))
+                eta = np.arcsinh(pz / np.where(pt > 0, pt, 1e-9))
                 phi = np.arctan2(py, px)
                 e = get("e")
-            m = get("m") if get("m") is not None else ak.zeros_like(pt)
+            m = get("m") if get("m") is not None else np.zeros(len(pt))
         base = pt_eta_mask(pt, eta, None, self.cuts)
         ptype, origin = get("classifierParticleType"), get("classifierParticleOrigin")
         if self.isolated and ptype is not None:
@@ -103,9 +105,9 @@ class _Truth:
         fixed = {}
         pdg = get("pdgId")
         if pdg is not None and self.kind in CHARGED:
-            fixed["charge"] = ak.values_astype(-np.sign(pdg), np.float32)
-        return {"pt": ak.values_astype(pt, np.float32), "eta": ak.values_astype(eta, np.float32),
-                "phi": ak.values_astype(phi, np.float32), "m": m, "e": ak.values_astype(e, np.float32),
+            fixed["charge"] = (-np.sign(pdg)).astype(np.float32)
+        return {"layout": layout, "pt": pt.astype(np.float32), "eta": eta.astype(np.float32),
+                "phi": phi.astype(np.float32), "m": m, "e": e.astype(np.float32),
                 "sel": {"": base}, "fixed": fixed}
 
 
@@ -127,7 +129,7 @@ class ParticleLevel:
         self.thinning = [(str(i.get("outputName", i.get("containerName"))), str(i.get("containerName")),
                           str(i.get("selectionName", ""))) for i in cfg.instances("Thinning", **kw)]
         self.genlevel = cfg.first("GeneratorLevelAnalysis", **kw) is not None
-        self.spec = parse_output(cfg.first("Output", **kw), cfg.filename)
+        self.spec = parse_output(cfg.first("Output", **kw), cfg.filename, is_mc=is_mc, dsid=dsid)
         for w in self.spec.warnings:
             warn(w)
 
@@ -154,7 +156,8 @@ class ParticleLevel:
                 if ref and split_ref(str(ref))[0] in states:
                     cont, sel = split_ref(str(ref))
                     st = states[cont]
-                    inputs[kind] = ORInput(st["eta"], st["phi"], selection_mask(st["sel"], sel, "PL_OverlapRemoval"))
+                    inputs[kind] = ORInput(st["layout"], st["eta"], st["phi"],
+                                           selection_mask(st["sel"], sel, "PL_OverlapRemoval"))
                     conts[kind] = cont
             passed = overlap_removal(inputs)
             for kind, cont in conts.items():
@@ -179,6 +182,10 @@ class ParticleLevel:
         filtering = False
         any_pass = np.zeros(n, dtype=bool)
         kinds = {t.name: t.kind for t in self.objs.values()}
+        contexts = []
+        flags: dict[str, np.ndarray] = {}
+        run_number = ak.to_numpy(raw[(EVENTINFO, "runNumber")])
+        event_number = ak.to_numpy(raw[(EVENTINFO, "eventNumber")])
         for rs in self.regionsets:
             collections = {}
             for kind, ref in rs.refs.items():
@@ -187,14 +194,17 @@ class ParticleLevel:
                     continue
                 st = states[cont]
                 collections[kinds.get(cont, kind)] = cutlib.Collection(
-                    st["pt"], st["eta"], st["phi"], st["m"], st["fixed"].get("charge"),
+                    st["layout"], st["pt"], st["eta"], st["phi"], st["m"], st["fixed"].get("charge"),
                     selection_mask(st["sel"], sel, "EventSelection"), st["sel"], {})
             term = met if (rs.met and rs.met == self.met_name) else None
-            ctx = cutlib.EventContext(n, collections, None if term is None else term["met"].astype(np.float64),
-                                      None if term is None else term["phi"].astype(np.float64),
-                                      ak.to_numpy(raw[(EVENTINFO, "runNumber")]), {}, rs.btag)
-            decisions, _ = evaluate_regions(rs, ctx, self.warn)
-            for rname, d in decisions.items():
+            contexts.append(cutlib.EventContext(
+                n, collections, None if term is None else term["met"].astype(np.float64),
+                None if term is None else term["phi"].astype(np.float64), run_number, flags, rs.btag,
+                event_number=event_number))
+        decisions = evaluate_regions(self.regionsets, contexts, self.warn).decisions
+        for rs in self.regionsets:
+            for rname in rs.regions:
+                d = decisions[rname]
                 if rs.saved.get(rname):
                     ev[f"pass_{rname}_%SYS%"] = Deco({NOSYS: d.astype(np.int8)}, True)
                 if not rs.no_filter and not rname.startswith("SUB"):
@@ -210,6 +220,8 @@ class ParticleLevel:
             if st is None:
                 continue
             mask = None if expr is None else selection_mask(st["sel"], expr, f"Thinning {out_name}")
+            layout = st["layout"] if mask is None else jg.subset(st["layout"], mask)
+
             def thin(a, mask=mask):
                 return a if mask is None else a[mask]
             d = {v: Deco({NOSYS: thin(st[v])}, False) for v in ("pt", "eta", "phi", "e")}
@@ -217,12 +229,11 @@ class ParticleLevel:
                 d[k] = Deco({NOSYS: thin(v)}, False)
             for sel in [k for k in st["sel"] if k]:
                 d[f"{self.spec.flag_prefix}_{sel}_%SYS%"] = Deco(
-                    {NOSYS: ak.values_astype(thin(st["sel"][sel]), np.int8)}, True, selection_flag=True)
-            decos.containers[out_name] = d
+                    {NOSYS: thin(st["sel"][sel])}, True, selection_flag=True)
+            decos.containers[out_name] = ContainerOut(layout, d)
         if met is not None:
-            decos.flat_containers.add(self.met_name)
-            decos.containers[self.met_name] = {f"{v}_%SYS%": Deco({NOSYS: met[v]}, True)
-                                               for v in ("met", "phi", "sumet")}
+            decos.flat_containers[self.met_name] = {f"{v}_%SYS%": Deco({NOSYS: met[v]}, True)
+                                                    for v in ("met", "phi", "sumet")}
         for v in self.spec.eventinfo_vars():
             col = raw.get((EVENTINFO, v))
             if col is not None:
@@ -237,7 +248,7 @@ class PartonLevel:
         kw = {"is_mc": is_mc, "dsid": dsid}
         self.cfg, self.sysplan, self.warn, self.is_mc = cfg, sysplan, warn, is_mc
         self.genlevel = cfg.first("GeneratorLevelAnalysis", **kw) is not None
-        self.spec = parse_output(cfg.first("Output", **kw), cfg.filename)
+        self.spec = parse_output(cfg.first("Output", **kw), cfg.filename, is_mc=is_mc, dsid=dsid)
 
     def columns(self) -> list[tuple[str, str]]:
         cols = [(EVENTINFO, v) for v in ("eventNumber", "runNumber", "mcChannelNumber", "mcEventWeights")]
