@@ -178,11 +178,18 @@ def test_enum_value_with_suggestion() -> None:
 def test_block_shapes() -> None:
     ok = "CommonServices: {}\nPileupReweighting: {}\nMuons:\n  - containerName: 'A'\n  - containerName: 'B'\n"
     assert _errors(validate({"reco.yaml": ok})) == []
-    bad = "CommonServices:\nPileupReweighting: 3\n"
-    errs = _errors(validate({"reco.yaml": bad}))
-    assert [(e.path, e.line) for e in errs] == [("CommonServices", 1), ("PileupReweighting", 2)]
-    assert errs[0].suggestion == "write {}"
-    assert "mapping of options or a list of mappings" in errs[1].message
+    bad = "CommonServices:\nPileupReweighting: 3\nMuons:\n"
+    found = validate({"reco.yaml": bad})
+    assert [(e.path, e.line, e.severity) for e in found] == [
+        # no sub-blocks: ConfigText's merge() never adds the block, it silently does not run
+        ("CommonServices", 1, "warning"),
+        # addBlock(path, **3): TypeError
+        ("PileupReweighting", 2, "error"),
+        # merge() tests 'blockName in None' for each Muons sub-block: TypeError
+        ("Muons", 3, "error")]
+    assert "skips it silently" in found[0].message and "{}" in (found[0].suggestion or "")
+    assert "mapping of options or a list of mappings" in found[1].message
+    assert "fails on it" in found[2].message
 
 
 def test_common_options_accepted_everywhere() -> None:
@@ -191,9 +198,13 @@ def test_common_options_accepted_everywhere() -> None:
     assert _errors(validate({"reco.yaml": text})) == []
 
 
-def test_duplicate_keys_are_errors() -> None:
+def test_duplicate_keys_are_warnings() -> None:
+    # yaml.safe_load (athena ConfigText.readYaml) keeps the last value without complaint, so
+    # the config runs: a warning that names the ignored line, never a refusal
     text = "CommonServices:\n  runSystematics: True\n  runSystematics: False\n"
-    (err,) = _errors(validate({"reco.yaml": text}))
+    assert _errors(validate({"reco.yaml": text})) == []
+    (err,) = validate({"reco.yaml": text})
+    assert err.severity == "warning" and err.rule == "duplicate-key"
     assert (err.line, err.column) == (3, 3)
     assert "duplicate key 'runSystematics'" in err.message and "keeps only the last" in err.message
 
@@ -280,7 +291,6 @@ def test_add_config_blocks_registers_topcp_blocks() -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("", "SpaNet has no value; write {} to run it with default options"),
         (" 3", "SpaNet must be a mapping of options or a list of mappings, got int 3"),
         (" [{btagger: 'GN2v01'}, 3]", "must be a mapping of options or a list of mappings, got int 3"),
     ],
@@ -295,6 +305,17 @@ def test_declared_topcp_block_must_be_a_mapping_or_list(value: str, message: str
     assert err.path == ("SpaNet[1]" if "[" in value else "SpaNet")
 
 
+def test_declared_topcp_block_without_value_is_skipped_with_a_warning() -> None:
+    # ConfigText.loadConfig's merge() never adds a block whose value is null when the block has
+    # no sub-blocks (an AddConfigBlocks block has none): it silently does not run.
+    text = ("AddConfigBlocks:\n  - modulePath: 'TopCPToolkit.TopSpaNetConfig'\n"
+            "    functionName: 'TopSpaNetConfig'\n    algName: 'SpaNet'\n    pos: 'Output'\n"
+            "SpaNet:\n")
+    assert _errors(validate({"reco.yaml": text})) == []
+    (warn,) = [e for e in validate({"reco.yaml": text}) if e.rule == "block-shape"]
+    assert warn.line == 6 and "skips it silently" in warn.message
+
+
 def test_add_config_blocks_cannot_reregister_a_builtin_block() -> None:
     text = ("Output: {}\nAddConfigBlocks:\n  - modulePath: 'X.Y'\n    functionName: 'f'\n"
             "    algName: 'Jets'\n    pos: 'Output'\n")
@@ -302,9 +323,26 @@ def test_add_config_blocks_cannot_reregister_a_builtin_block() -> None:
     assert err.path == "AddConfigBlocks[0].algName" and "already been added" in err.message
 
 
-def test_include_is_rejected_clearly() -> None:
-    (err,) = _errors(validate({"reco.yaml": "include: ['common.yaml']\nCommonServices: {}\n"}))
-    assert err.path == "include" and "not supported" in err.message
+def test_include_is_a_warning() -> None:
+    # the reader accepts include (combineConfigFiles); only the level files reach the
+    # transformer, so a fragment resolves only from the science image's DATAPATH: a warning
+    found = validate({"reco.yaml": "include: ['common.yaml']\nCommonServices: {}\n"})
+    assert _errors(found) == []
+    (warn,) = found
+    assert warn.path == "include" and warn.rule == "include-unsupported"
+    assert "not sent with the query" in warn.message and "DATAPATH" in warn.message
+
+
+def test_include_makes_whole_file_findings_warnings() -> None:
+    # a fragment may define the container, the block or the option this file lacks
+    text = ("include: ['common.yaml']\nCommonServices: {}\nMissingET:\n  containerName: 'AnaMET'\n"
+            "  jets: 'FragmentJets'\nJets:\n  - containerName: 'AnaJets'\n"
+            "    jetCollection: 'AntiKt4EMPFLOWJETS'\n")
+    found = validate({"reco.yaml": text})
+    assert [(e.rule, e.severity) for e in found if e.severity == "error"] == [
+        ("jet-collection", "error")]  # this file's own value: certain whatever is included
+    assert {e.rule for e in found if e.severity == "warning"} >= {
+        "include-unsupported", "dangling-container"}
 
 
 def test_all_files_reported_together() -> None:

@@ -1,8 +1,12 @@
 """The EventSelection ``selectionCutsDict`` keyword grammar, as a small AST.
 
-Mirrors athena ``EventSelectionConfig.interpret`` (2025): one cut per line, ``#`` comments and
-blank lines ignored, the first word is the keyword and fixes the argument form. Public so the
-emulator evaluates exactly what the validator accepted::
+Mirrors athena ``EventSelectionConfig.interpret`` (EventSelectionConfig.py, 2025, stored copy
+70095520447): one cut per line, ``#`` comments and blank lines ignored. The reader picks the
+handler by the first keyword *of its own list order* that appears anywhere among the line's
+words (``"EL_N" in text.split()``, then ``MU_N``, ...); every handler but OS/SS then insists
+that this keyword is the first word. What the reader silently ignores (extra OS/SS words, a
+last MLLWINDOW word other than ``veto``, a seventh LJETMASSWINDOW_N word) is a warning, not an
+error. Public so the emulator evaluates exactly what the validator accepted::
 
     from topcp_codegen.validation import parse_cuts
     for cut in parse_cuts("EL_N tight 25000 == 1\\nSAVE"):
@@ -19,10 +23,13 @@ COMPARATORS = ("<", ">", "==", ">=", "<=")
 #: keyword -> kind; N_OBJ kinds take ``[selection] minPt comparator count``.
 OBJECT_COUNTS = {"EL_N": "electrons", "MU_N": "muons", "JET_N": "jets", "PH_N": "photons",
                  "TAU_N": "taus", "LJET_N": "largeRjets", "LJETMASS_N": "largeRjets"}
+#: The reader's dispatch order (``interpret``'s if/elif chain): the first of these found among
+#: a line's words selects the handler.
 KEYWORDS = (
-    *OBJECT_COUNTS, "SUM_EL_N_MU_N", "SUM_EL_N_MU_N_TAU_N", "JET_N_BTAG", "JET_N_GHOST",
-    "LJET_N_GHOST", "LJETMASSWINDOW_N", "OBJ_N", "MET", "MWT", "MET+MWT", "MLL", "MLLWINDOW",
-    "MLL_OSSF", "OS", "SS", "EVENTFLAG", "GLOBALTRIGMATCH", "RUN_NUMBER", "SAVE", "IMPORT",
+    "EL_N", "MU_N", "SUM_EL_N_MU_N", "SUM_EL_N_MU_N_TAU_N", "JET_N_GHOST", "JET_N", "JET_N_BTAG",
+    "PH_N", "TAU_N", "LJET_N_GHOST", "LJET_N", "OBJ_N", "MET", "MWT", "MET+MWT", "MLL",
+    "MLLWINDOW", "OS", "SS", "MLL_OSSF", "LJETMASS_N", "LJETMASSWINDOW_N", "SAVE", "IMPORT",
+    "EVENTFLAG", "GLOBALTRIGMATCH", "RUN_NUMBER",
 )
 
 
@@ -58,12 +65,16 @@ class Cut:
 
 @dataclass(frozen=True)
 class CutProblem:
-    """A malformed cut: ``line`` is 1-based within the cut text, ``column`` 1-based."""
+    """A malformed cut: ``line`` is 1-based within the cut text, ``column`` 1-based.
+
+    ``severity`` "warning": the reader accepts the line but ignores part of it.
+    """
 
     line: int
     column: int
     message: str
     suggestion: str | None = None
+    severity: str = "error"
 
 
 class CutSyntaxError(ValueError):
@@ -108,8 +119,10 @@ def _cmp(tok: str) -> str:
 
 
 def _btag(tok: str) -> tuple[str, str]:
+    # check_btagging only counts the parts; an empty tagger or WP names a decoration
+    # (ftag_select_<tagger>_<WP>) that no FlavourTagging entry writes (rule cut-btag)
     parts = tok.split(":")
-    if len(parts) != 2 or not all(parts):
+    if len(parts) != 2:
         raise _Bad(f"{tok!r} should be written 'btagger:btagWP'")
     return parts[0], parts[1]
 
@@ -119,12 +132,22 @@ def _nargs(items: list[str], allowed: tuple[int, ...], form: str) -> None:
         raise _Bad(f"{items[0]} takes {form}; got {len(items) - 1} argument(s)")
 
 
-def _parse_line(items: list[str], line: int, text: str) -> Cut:
-    kw = items[0]
-    if kw not in KEYWORDS:
-        close = difflib.get_close_matches(kw.upper(), KEYWORDS, n=1, cutoff=0.6)
-        raise _Bad(f"unknown cut keyword {kw!r}",
-                   f"did you mean {close[0]!r}?" if close else None)
+def _dispatch(items: list[str]) -> str:
+    """The handler the reader picks: the first keyword of its order among the words."""
+    for kw in KEYWORDS:
+        if kw in items:
+            if kw not in ("OS", "SS") and items[0] != kw:
+                raise _Bad(f"{items[0]!r} must come first on a {kw} line (the reader: "
+                           f"'Misconfiguration! Check {kw} in: ...')", f"start the line with {kw}")
+            return kw
+    close = difflib.get_close_matches(items[0].upper(), KEYWORDS, n=1, cutoff=0.6)
+    raise _Bad(f"unknown cut keyword {items[0]!r}",
+               f"did you mean {close[0]!r}?" if close else None)
+
+
+def _parse_line(items: list[str], line: int, text: str, notes: list[str]) -> Cut:
+    """One line; ``notes`` collects what the reader accepts but ignores (warnings)."""
+    kw = _dispatch(items)
     a = items[1:]
     if kw in OBJECT_COUNTS:
         _nargs(items, (4, 5), "'[selection] minPt comparator count'")
@@ -149,7 +172,7 @@ def _parse_line(items: list[str], line: int, text: str) -> Cut:
         sel: tuple[str, ...] = ()
         btag = None
         if len(a) == 3:
-            if ":" in a[0]:
+            if ":" in text:  # add_NBJET_selector tests the whole line
                 btag = _btag(a[0])
             else:
                 sel = (a[0],)
@@ -163,13 +186,18 @@ def _parse_line(items: list[str], line: int, text: str) -> Cut:
         return Cut(kw, line, text, ghost=a[0], value=value, comparator=_cmp(a[-2]),
                    count=_int(a[-1]))
     if kw == "LJETMASSWINDOW_N":
+        # add_NLJETMASSWINDOW_selector: veto only as the exact last word 'veto' or 'VETO';
+        # 5 words (or 6 with veto): no selection; 6 without veto or 7: a selection first,
+        # and with 7 words the last one is never read
         _nargs(items, (5, 6, 7), "'[selection] lowMass highMass comparator count [veto]'")
-        veto = a[-1].lower() == "veto"
-        core = a[:-1] if veto else a
-        if len(core) not in (4, 5):
-            raise _Bad(f"{kw} takes '[selection] lowMass highMass comparator count [veto]'")
-        sel = (core[0],) if len(core) == 5 else ()
-        core = core[-4:]
+        veto = items[-1] in ("veto", "VETO")
+        if len(items) == 5 or (len(items) == 6 and veto):
+            sel, core = (), a[:4]
+        else:
+            sel, core = (a[0],), a[1:5]
+            if len(items) == 7 and not veto:
+                notes.append(f"the reader ignores the last word {items[-1]!r} (only 'veto' or "
+                             "'VETO' there turns the window into a veto)")
         return Cut(kw, line, text, values=(_float(core[0]), _float(core[1])),
                    comparator=_cmp(core[2]), count=_int(core[3]), selections=sel, veto=veto)
     if kw == "OBJ_N":
@@ -181,15 +209,21 @@ def _parse_line(items: list[str], line: int, text: str) -> Cut:
         return Cut(kw, line, text, comparator=_cmp(a[0]), value=_float(a[1]))
     if kw in ("MLLWINDOW", "MLL_OSSF"):
         _nargs(items, (3, 4), "'low high [veto]'")
-        if len(a) == 3 and a[2].lower() != "veto":
-            raise _Bad(f"the optional last argument of {kw} must be 'veto', not {a[2]!r}")
-        return Cut(kw, line, text, values=(_float(a[0]), _float(a[1])), veto=len(a) == 3)
+        veto = len(a) == 3 and a[2].lower() == "veto"
+        if len(a) == 3 and not veto:
+            notes.append(f"the reader ignores the last word {a[2]!r} (only 'veto' there turns the "
+                         "window into a veto)")
+        return Cut(kw, line, text, values=(_float(a[0]), _float(a[1])), veto=veto)
     if kw in ("OS", "SS"):
-        _nargs(items, (1, 2, 3, 4), "up to three of 'el mu tau'")
-        bad = [x for x in a if x not in ("el", "mu", "tau")]
-        if bad:
-            raise _Bad(f"{kw} accepts only 'el', 'mu' and 'tau', not {bad[0]!r}")
-        return Cut(kw, line, text, leptons=tuple(a))
+        # add_OS_selector/add_SS_selector: at most 4 words; 'el', 'mu', 'tau' anywhere pick the
+        # leptons, any other word is ignored
+        if len(items) > 4:
+            raise _Bad(f"{kw} takes up to three of 'el mu tau'; got {len(items) - 1} argument(s)")
+        others = [x for x in items if x not in (kw, "el", "mu", "tau")]
+        if others:
+            notes.append(f"the reader ignores {', '.join(map(repr, others))} on a {kw} line "
+                         "(only 'el', 'mu' and 'tau' choose the leptons)")
+        return Cut(kw, line, text, leptons=tuple(x for x in items if x in ("el", "mu", "tau")))
     if kw == "EVENTFLAG":
         _nargs(items, (2,), "one decoration name")
         return Cut(kw, line, text, flag=a[0])
@@ -216,16 +250,20 @@ def check_cuts(text: str) -> tuple[list[Cut], list[CutProblem]]:
         if not stripped or stripped.startswith("#"):
             continue
         column = len(raw) - len(raw.lstrip()) + 1
+        notes: list[str] = []
         try:
-            cuts.append(_parse_line(stripped.split(), number, stripped))
+            cuts.append(_parse_line(stripped.split(), number, stripped, notes))
         except _Bad as bad:
             problems.append(CutProblem(number, column, bad.message, bad.suggestion))
+        problems.extend(CutProblem(number, column, note, severity="warning") for note in notes)
     return cuts, problems
 
 
 def parse_cuts(text: str) -> list[Cut]:
-    """Parse a cut string; raise :class:`CutSyntaxError` listing every malformed line."""
+    """Parse a cut string; raise :class:`CutSyntaxError` listing every malformed line
+    (lines the reader accepts while ignoring a word are parsed, not raised)."""
     cuts, problems = check_cuts(text)
-    if problems:
-        raise CutSyntaxError(problems)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise CutSyntaxError(errors)
     return cuts

@@ -3,7 +3,7 @@
 The real reader uses ``yaml.safe_load``; we compose with the same (libyaml when available)
 safe loader so YAML 1.1 semantics (``yes``/``on`` are booleans, ``25000`` is an int) match,
 but we build the Python objects ourselves to record line/column of each key and value, to
-report duplicate keys (``safe_load`` silently keeps the last one), and to refuse alias bombs,
+warn about duplicate keys (``safe_load`` silently keeps the last one), and to refuse alias bombs,
 cycles and absurd nesting before anything large is built.
 """
 
@@ -60,9 +60,9 @@ class LoadedYaml:
 
 
 def _err(filename: str, line: int, col: int, message: str, suggestion: str | None = None,
-         path: str = "", rule: str = "yaml-syntax") -> ConfigError:
+         path: str = "", rule: str = "yaml-syntax", severity: str = "error") -> ConfigError:
     return ConfigError(file=filename, line=line, column=col, path=path, message=message,
-                       suggestion=suggestion, rule=rule)
+                       suggestion=suggestion, rule=rule, severity=severity)
 
 
 def _prescan(text: str, filename: str) -> ConfigError | None:
@@ -201,6 +201,9 @@ def _build(loader: PositionLoader, node: yaml.Node, path: Path, out: LoadedYaml)
                     "silently keeps only the last value",
                     "remove or merge one of them",
                     path=format_path(path + (key,)), rule="duplicate-key",
+                    # yaml.safe_load (what ConfigText.readYaml uses) accepts the file: a
+                    # warning, since the config runs (with the earlier value ignored)
+                    severity="warning",
                 ))
             else:
                 seen[key] = _pos(key_node)

@@ -54,10 +54,31 @@ def _default(rep: Report, block: str, option: str) -> Any:
     return rep.schema.option(block, option).get("default")
 
 
+#: Sub-block/block options that name a container the block writes (besides containerName of
+#: the object blocks): athena 2025 declarations (facts/options) and TopCP docs (JetReclustering).
+PRODUCERS = {
+    "JetReclustering": "containerName",
+    "Electrons.LRTMerging": "containerName",
+    "Muons.LRTMerging": "containerName",
+    "Muons.ContainerMerging": "outputMuonLocation",
+}
+#: Built-in blocks whose options were never read (schema ``x-open``) and that may write
+#: containers of their own: with one of them present a missing container is only a warning.
+OPAQUE_PRODUCERS = ("ReclusteredJetCalibration",)
+#: Jet sub-blocks that add selections we do not model (XbbTagging: its own WP names).
+OPAQUE_SELECTIONS = ("XbbTagging",)
+
+
 class _Defs:
     def __init__(self) -> None:
         self.selections: dict[str, set[str]] = {"EventInfo": set()}
         self.ftag: dict[str, set[tuple[str, str]]] = {}
+        #: container -> the ftag_select_* decorations its FlavourTagging entries write
+        self.ftag_decos: dict[str, set[str]] = {}
+        #: containers whose selections are not all known (a missing one is only a warning)
+        self.open_selections: set[str] = set()
+        #: a block that may write containers we cannot see is present
+        self.opaque = False
 
     def container(self, name: Any) -> set[str] | None:
         if not isinstance(name, str) or not name:
@@ -83,11 +104,24 @@ def collect_definitions(data: dict, dynamic: dict, rep: Report) -> _Defs:
                     sels.add("baselineJvt")
                 if inst.get("runFJvtSelection"):
                     sels.add("baselineFJvt")
+                for sub in ("JVTWorkingPoint", "FJVTWorkingPoint"):  # 2026 sub-blocks
+                    for _, wp in subs(inst, path, sub):
+                        if isinstance(wp.get("selectionName"), str) and wp["selectionName"]:
+                            sels.add(wp["selectionName"])
+                if any(subs(inst, path, sub) for sub in OPAQUE_SELECTIONS):
+                    defs.open_selections.add(inst["containerName"])
                 for _, ft in subs(inst, path, "FlavourTagging"):
                     tagger = ft.get("btagger", _default(rep, "Jets.FlavourTagging", "btagger"))
                     wp = ft.get("btagWP", _default(rep, "Jets.FlavourTagging", "btagWP"))
+                    # athena FTagConfig.makeAlgs (2025): the selection is named selectionName,
+                    # or '<btagger>_<btagWP>' when that is empty; its decoration is
+                    # 'ftag_select_' + that name
+                    own = ft.get("selectionName")
+                    name = own if isinstance(own, str) and own else f"{tagger}_{wp}"
                     defs.ftag.setdefault(inst["containerName"], set()).add((str(tagger), str(wp)))
-                    sels.update({f"ftag_select_{tagger}_{wp}", f"{tagger}_{wp}"})
+                    defs.ftag_decos.setdefault(inst["containerName"], set()).update(
+                        {f"ftag_select_{name}", f"ftag_select_{tagger}_{wp}"})
+                    sels.update({f"ftag_select_{tagger}_{wp}", f"{tagger}_{wp}", name})
     for block in PL_BLOCKS:
         for path, inst in instances(data, block):
             # PL_MissingET reads containerName (MET_Truth) and writes outputContainerName
@@ -107,6 +141,12 @@ def collect_definitions(data: dict, dynamic: dict, rep: Report) -> _Defs:
             sels.add(str(inst["selectionName"]))
     for _, inst in instances(data, "MissingET"):
         defs.container(inst.get("containerName"))
+    for producer, option in PRODUCERS.items():
+        top, _, sub = producer.partition(".")
+        for path, inst in instances(data, top):
+            for _, blk in (subs(inst, path, sub) if sub else [(path, inst)]):
+                defs.container(blk.get(option, _default(rep, producer, option)))
+    defs.opaque = any(name in data for name in OPAQUE_PRODUCERS)
     or_blocks = instances(data, "OverlapRemoval")
     for _, inst in or_blocks:
         # athena OverlapAnalysisConfig: with one OR block and no selectionName the decision is
@@ -126,7 +166,9 @@ def collect_definitions(data: dict, dynamic: dict, rep: Report) -> _Defs:
             # itself (a mistyped container must be reported as such, not as a missing
             # selection on a container that "exists" because OverlapRemoval named it)
             sels = defs.selections.get(ref.split(".")[0])
-            own = inst.get(f"{opt}SelectionName", common)
+            own = inst.get(f"{opt}SelectionName")
+            if own is None:  # makeAlgs: '<kind>SelectionName is not None' else selectionName
+                own = common
             if sels is not None and isinstance(own, str) and own:
                 sels.add(own)
     histories = [n for n, i in dynamic.items() if i.get("def") == "topcp_truthConfig"]
@@ -165,17 +207,25 @@ class _Checker:
     def line_pos(self, line: int) -> tuple[int, int]:
         return self.rep.line_pos(line)
 
-    def container(self, path: tuple, name: str, *, severity: str = "error") -> set[str] | None:
+    def container(self, path: tuple, name: str, *, severity: str = "error",
+                  input_ok: bool = False) -> set[str] | None:
         if "%" in name:
             return None
         sels = self.defs.selections.get(name)
-        if sels is None:
+        if sels is None and input_ok:
+            target = suggest(name, sorted(self.defs.selections))
+            self.add(path, f"no block defines the container {name!r}: it must be in the input "
+                           "file, since the ntuple maker reads it from there (defined by blocks: "
+                           f"{', '.join(sorted(self.defs.selections))})",
+                     f"did you mean {target!r}?" if target else None, severity="warning",
+                     rule="dangling-container")
+        elif sels is None:
             known = sorted(self.defs.selections)
             target = suggest(name, known)
             # Blocks registered through AddConfigBlocks may create containers we cannot see,
             # but a near miss of a defined container is a typo whatever else exists.
             typo = target is not None and near_miss(name, target)
-            sev = "warning" if self.dynamic and not typo else severity
+            sev = "warning" if (self.dynamic or self.defs.opaque) and not typo else severity
             self.add(path, f"no block defines the container {name!r} (defined: "
                            f"{', '.join(known)})",
                      f"did you mean {target!r}?" if target else None, severity=sev,
@@ -197,18 +247,21 @@ class _Checker:
             # AddConfigBlocks blocks (e.g. SoftMuonSelector) may define selections we cannot
             # see, unless the name is a near miss of a defined one (a typo).
             typo = target is not None and near_miss(name, target)
+            unsure = self.dynamic or container in self.defs.open_selections
             self.add(path, f"{container!r} has no selection {name!r} (defined: {have})",
-                     severity="warning" if self.dynamic and not typo else "error", pos=pos,
+                     severity="warning" if unsure and not typo else "error", pos=pos,
                      rule="dangling-selection",
                      suggestion=(f"did you mean '{target if bare else f'{container}.{target}'}'?"
                                  if target else
                                  "define it with a WorkingPoint or PtEtaSelection selectionName"))
 
-    def reference(self, path: tuple, ref: Any, *, severity: str = "error") -> None:
+    def reference(self, path: tuple, ref: Any, *, severity: str = "error",
+                  input_ok: bool = False) -> None:
         if not isinstance(ref, str) or not ref:
             return
         container, _, expr = ref.partition(".")
-        if self.container(path, container, severity=severity) is not None and expr:
+        if self.container(path, container, severity=severity,
+                          input_ok=input_ok) is not None and expr:
             self.selections(path, container, expr)
 
 
@@ -230,7 +283,8 @@ def _check_event_selection(chk: _Checker, path: tuple, inst: dict,
             cuts, problems = check_cuts(text)
             for prob in problems:
                 chk.add(rpath, f"region {region!r}, cut line {prob.line}: {prob.message}",
-                        prob.suggestion, pos=chk.line_pos(base + prob.line - 1), rule="cut-syntax")
+                        prob.suggestion, pos=chk.line_pos(base + prob.line - 1), rule="cut-syntax",
+                        severity=prob.severity)
             saved = False
             for cut in cuts:
                 pos = chk.line_pos(base + cut.line - 1)
@@ -296,7 +350,7 @@ def _check_event_selection(chk: _Checker, path: tuple, inst: dict,
     deco = inst.get("btagDecoration")
     if isinstance(deco, str) and deco.startswith("ftag_select_"):
         jets = str(inst.get("jets", "")).split(".")[0]
-        have = {f"ftag_select_{t}_{w}" for t, w in chk.defs.ftag.get(jets, set())}
+        have = chk.defs.ftag_decos.get(jets, set())
         if jets in chk.defs.selections and deco not in have:
             target = suggest(deco, have)
             # Only 'JET_N_BTAG' without an explicit tagger reads btagDecoration.
@@ -333,25 +387,37 @@ def check_references(data: dict, rep: Report, dynamic: dict) -> list[ConfigError
     for path, inst in instances(data, "EventSelection"):
         _check_event_selection(chk, path, inst, regions)
     for path, inst in instances(data, "Output"):
+        # OutputAnalysisConfig.makeAlgs (2025): config.getOutputVars(container) raises 'unknown
+        # container for output' for containers no block registered; the *OnlyForMC options
+        # are merged (and so read) on MC only
         for opt in ("containers", "containersOnlyForMC"):
             conts = inst.get(opt)
             if isinstance(conts, dict):
                 for prefix, cont in conts.items():
                     if isinstance(cont, str):
-                        chk.reference(path + (opt, prefix), cont.split(".")[0])
+                        chk.reference(path + (opt, prefix), cont.split(".")[0],
+                                      severity="warning" if opt.endswith("ForMC") else "error")
         for opt in ("vars", "varsOnlyForMC", "metVars", "truthMetVars"):
             entries = inst.get(opt)
+            mc_only = opt in ("varsOnlyForMC", "truthMetVars")
             if isinstance(entries, list):
                 for i, entry in enumerate(entries):
                     if not isinstance(entry, str):
                         continue
                     if "->" not in entry:
+                        # createOutputAlgs sorts the branches by rule.split('->')[1]
                         chk.add(path + (opt, i), f"{entry!r} should read "
-                                "'Container.decoration -> branch'", rule="output-var")
+                                "'Container.decoration -> branch' (the reader fails sorting the "
+                                "branches: rule.split('->')[1])"
+                                + (" on MC (data never reads this option)" if mc_only else ""),
+                                rule="output-var", severity="warning" if mc_only else "error")
                         continue
+                    # the ntuple maker reads these containers from the event store: a
+                    # container of the input file (PrimaryVertices, AnalysisJets, ...) is
+                    # valid although no block defines it
                     cont = re.sub(r"_(%SYS%|NOSYS)$", "",
                                   entry.split("->")[0].strip().split(".")[0])
-                    chk.reference(path + (opt, i), cont)
+                    chk.reference(path + (opt, i), cont, severity="warning", input_ok=True)
         cmds = inst.get("commands")
         if isinstance(cmds, list):
             for i, cmd in enumerate(cmds):

@@ -13,19 +13,36 @@ from .schema import Schema
 Path = tuple[Any, ...]
 
 
+#: Findings that depend on this file's own text only: still certain when ``include:`` merges
+#: fragments into it (TopCPToolkit's mergeYAMLconfig -> athena combineConfigFiles: local keys
+#: win, fragments only add keys and list entries).
+LOCAL_RULES = frozenset({
+    "yaml-syntax", "yaml-limit", "type-mismatch", "enum-value", "none-value", "cut-syntax",
+    "jet-collection", "el-id-family", "el-conv-needs-tight", "block-shape", "empty-config"})
+
+
 class Report:
-    """The findings of one level file; ``strict`` turns every warning into an error."""
+    """The findings of one level file; ``strict`` turns every warning into an error.
+
+    ``incomplete``: the file includes fragments we cannot see (``include:``), so a finding
+    that other blocks could change (a missing option, an unknown block, a reference) is only
+    a warning.
+    """
 
     def __init__(self, loaded: LoadedYaml, schema: Schema, *, strict: bool = False) -> None:
         self.loaded = loaded
         self.schema = schema
         self.strict = strict
+        self.incomplete = False
         self.errors: list[ConfigError] = []
 
     def add(self, path: Path, message: str, *, rule: str, severity: str = "error",
             suggestion: str | None = None, note: str | None = None, key: bool = False,
             pos: tuple[int, int] | None = None) -> None:
         line, col = pos or self.loaded.position(path, key=key)
+        if self.incomplete and severity == "error" and rule not in LOCAL_RULES:
+            severity = "warning"
+            message += " (not certain: the included fragments are not checked)"
         if self.strict and severity == "warning":
             severity = "error"
         self.errors.append(ConfigError(

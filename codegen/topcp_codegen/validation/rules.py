@@ -93,6 +93,10 @@ def _jets(rep: Report, path: tuple, inst: dict) -> None:
 
 
 def _jes(rep: Report, path: tuple, inst: dict, radius: int) -> None:
+    """SmallRJetAnalysisConfig.getUncertaintyToolSettings (2025 and 2026): JES 'All' needs JER
+    'All'; a JES *containing* 'Scenario' needs JER 'Simple' and names the config file
+    R4_<JES>_SimpleJER.config (e.g. 'SR_Scenario1' is accepted); Global/Category need
+    Simple/Full; anything else raises."""
     rule = _rule(rep, "jes-model")
     if radius != 4 or not rule or inst.get("runUncertainties") is False:
         return
@@ -102,15 +106,27 @@ def _jes(rep: Report, path: tuple, inst: dict, radius: int) -> None:
         return
     note = _note(rep, "jes-model")
     where = path + (("systematicsModelJES",) if "systematicsModelJES" in inst else ())
+    if "Scenario" in jes:
+        if jer in ("All", "Full"):
+            rep.add(where, f"systematicsModelJES {jes!r} needs systematicsModelJER 'Simple', not "
+                    f"{jer!r}; the reader raises 'Invalid uncertainty configuration - Scenario* "
+                    "systematicsModelJESs can only be used together with the Simple "
+                    "systematicsModelJER'", rule="jes-model",
+                    suggestion="set systematicsModelJER: 'Simple'", note=note)
+        elif not re.match(rule["pattern"], jes):
+            rep.add(where, f"systematicsModelJES {jes!r} makes the reader look for the "
+                    f"JetUncertainties config file R4_{jes}_SimpleJER.config; whether the "
+                    "release has it is not checked here (Scenario<N> is the documented form)",
+                    rule="jes-model", severity="warning", note=note)
+        return
     if not re.match(rule["pattern"], jes):
         target = suggest(jes, ["All", "Global", "Category", "Scenario1"])
-        rep.add(where, f"systematicsModelJES {jes!r} is not All, Global, Category or Scenario<N>; "
-                "the reader raises 'Invalid combination of systematicsModelJES and "
+        rep.add(where, f"systematicsModelJES {jes!r} is not All, Global, Category or a "
+                "Scenario; the reader raises 'Invalid combination of systematicsModelJES and "
                 "systematicsModelJER settings'", rule="jes-model",
                 suggestion=f"did you mean {target!r}?" if target else None, note=note)
         return
-    family = "Scenario" if jes.startswith("Scenario") else jes
-    allowed = rule.get("combinations", {}).get(family, [])
+    allowed = rule.get("combinations", {}).get(jes, [])
     if jer in ("All", "Full", "Simple") and jer not in allowed:
         rep.add(where, f"systematicsModelJES {jes!r} cannot be combined with systematicsModelJER "
                 f"{jer!r} (allowed: {', '.join(allowed)}); the reader raises 'Invalid "

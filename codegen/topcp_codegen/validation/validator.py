@@ -184,6 +184,28 @@ def _full_option(rep: Report, err: ValidationError, path: tuple) -> dict[str, An
     return rep.schema.defs.get(def_name, {}).get("properties", {}).get(path[-1], {})
 
 
+def _no_value(rep: Report, path: tuple, block: str) -> None:
+    """``Block:`` with nothing after it (YAML null).
+
+    athena ConfigText.loadConfig's ``merge`` (2025) tests ``blockName in blocks`` for each
+    sub-block the block may have: with None that is a TypeError, but a block without
+    sub-blocks is never added and silently does not run.
+    """
+    opts = f"opts_{block}"
+    has_subs = opts in rep.schema.defs and bool(rep.schema.subblocks(opts))
+    if has_subs:
+        rep.add(path, f"{block} has no value: the reader fails on it (TypeError: argument of "
+                "type 'NoneType' is not iterable, while looking for its sub-blocks)",
+                suggestion="write {} to run it with default options", rule="block-shape",
+                note="athena/ConfigText@2025: TextConfig.loadConfig merge()")
+    else:
+        rep.add(path, f"{block} has no value: the reader skips it silently, so the block does "
+                "not run", suggestion="write {} to run it with default options",
+                rule="block-shape", severity="warning",
+                note="athena/ConfigText@2025: TextConfig.loadConfig merge() adds a block only "
+                     "when its value is a non-empty mapping or {}")
+
+
 def _translate(err: ValidationError, rep: Report, dynamic: dict) -> None:
     """Turn one jsonschema finding into the message the user reads."""
     path = tuple(err.absolute_path)
@@ -218,8 +240,7 @@ def _translate(err: ValidationError, rep: Report, dynamic: dict) -> None:
                                    and "object" in err.validator_value):
             block = schema.get("x-block") or "this block"
             if err.instance is None:
-                rep.add(path, f"{block} has no value; write {{}} to run it with default options",
-                        suggestion="write {}", rule="block-shape")
+                _no_value(rep, path, block)
             else:
                 rep.add(path, f"{block} must be a mapping of options or a list of mappings, "
                               f"got {describe(err.instance)}", rule="block-shape")
@@ -325,10 +346,18 @@ def _check_file(loaded: LoadedYaml, schema: Schema, strict: bool) -> list[Config
             rep.add((key,), f"block names are strings, got {describe(key)}", key=True,
                     rule="block-shape")
     if "include" in data:
-        rep.add(("include",), "'include:' is not supported by servicex-topcp: only reco.yaml, "
-                "particle.yaml and parton.yaml reach the transformer, so fragments cannot be "
-                "found there", suggestion="paste the fragment's blocks into this file", key=True,
-                rule="include-unsupported")
+        # TopCPToolkit mergeYAMLconfig -> athena combineConfigFiles/_find_fragment (2025): a
+        # fragment is looked up as given, next to the configs and in $DATAPATH. Only the level
+        # files reach the transformer, so a fragment of the user's own is never found there,
+        # but one shipped in the science image's DATAPATH is: we cannot tell which.
+        rep.add(("include",), "'include:' fragments are not sent with the query: only reco.yaml, "
+                "particle.yaml and parton.yaml reach the transformer, so a fragment is found "
+                "only if the science image ships it in its DATAPATH (FileNotFoundError "
+                "otherwise); the fragments' blocks are not checked",
+                suggestion="paste the fragment's blocks into this file", key=True,
+                rule="include-unsupported", severity="warning",
+                note="athena/ConfigText@2025: combineConfigFiles, _find_fragment")
+        rep.incomplete = True
     dynamic = addblocks.register(data, rep)
     for err in _schema_errors(data, dynamic, schema):
         _translate(err, rep, dynamic)
