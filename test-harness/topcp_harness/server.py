@@ -310,8 +310,13 @@ class Harness:
             raise ApiError(400, "'selection' (the query) is missing or empty")
         codegen = body.get("codegen")
         if codegen != CODEGEN_NAME:
-            raise ApiError(400, f"code generator {codegen!r} is not served here; this harness "
-                                f"serves '{CODEGEN_NAME}' (query.TopCP) only")
+            # ServiceX's app answers a code generator it does not have with 500 "Invalid
+            # Codegen Image Passed in Request: <name>" (ssl-hep/ServiceX servicex_app
+            # resources/transformation/submit.py, f42d1a5 2024-10), which servicex 3.3.1
+            # raises as RuntimeError; the client checks /servicex first, so only direct API
+            # callers get here.
+            raise ApiError(500, f"Invalid Codegen Image Passed in Request: {codegen} (this "
+                                f"harness serves '{CODEGEN_NAME}' (query.TopCP) only)")
         fmt = body.get("result-format", "root-file")
         if fmt not in RESULT_FORMATS:
             raise ApiError(400, f"result-format {fmt!r} is unknown; use one of "
