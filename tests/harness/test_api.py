@@ -166,3 +166,27 @@ def test_the_server_cache_reuses_a_finished_request_only_while_its_outputs_exist
     assert second != first
     wait_for(lambda: harness.db.request(second)["status"] == "Complete", 120, "the transform")
     assert harness.db.counts(second)["completed"] == 1
+
+
+def test_only_the_status_of_one_request_carries_its_s3_key(harness: Harness, tmp_path: Path,
+                                                           physlite_ttree: Path,
+                                                           reco_yaml: Path):
+    # ServiceX's listing (get_all.py: TransformRequest.to_json) has no minio-* keys; here a
+    # listing must not hand out every request's read-only key in one call either
+    import shutil
+
+    from servicex import query
+
+    mine = tmp_path / "listed.root"
+    shutil.copyfile(physlite_ttree, mine)
+    adapter = ServiceXAdapter(harness.url)
+    sel = query.TopCP(reco=str(reco_yaml), max_events=1).generate_selection_string()
+    rid = _run(adapter.submit_transform(_request(selection=sel, file_list=[str(mine)])))
+    _run(adapter.cancel_transform(rid))
+    one = _run(adapter.get_transform_status(rid))
+    assert one.minio_access_key and one.minio_secret_key
+    listed = requests.get(harness.url + "/servicex/transformation", timeout=10).json()
+    (entry,) = [r for r in listed["requests"] if r["request_id"] == rid]
+    assert entry["minio-endpoint"] and "minio-access-key" not in entry
+    assert not any("minio-secret-key" in r for r in listed["requests"])
+    assert rid in {t.request_id for t in _run(adapter.get_transforms())}  # the client reads it
