@@ -30,6 +30,9 @@ from pathlib import Path
 ACCESS_TOKEN_LIFETIME_S = 12 * 3600
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 TOKEN_FILE = "api-token"
+#: URL schemes a transform may fetch with --allow-remote-inputs: what ServiceX's DID finders
+#: hand to transformers (XRootD and HTTP/WebDAV replicas), nothing that reads local files.
+REMOTE_SCHEMES = frozenset({"root", "roots", "xroot", "xroots", "http", "https", "dav", "davs"})
 
 
 def new_token() -> str:
@@ -174,11 +177,18 @@ class InputPolicy:
         if "\0" in name or "\n" in name or "\r" in name:
             raise InputRefused(f"{name!r}: control characters in a file name")
         if "://" in name and not name.startswith("file://"):
+            scheme = name.split("://", 1)[0]
             if not self.allow_remote:
-                scheme = name.split("://", 1)[0]
                 raise InputRefused(
                     f"{name}: remote inputs ({scheme}://) are off on this harness; start it "
                     "with --allow-remote-inputs to let transforms fetch URLs")
+            if scheme not in REMOTE_SCHEMES:
+                # fsspec (the emulator's uproot) reads local files through "local://",
+                # "simplecache::file://" and the like: only network protocols pass here
+                raise InputRefused(
+                    f"{name}: {scheme}:// is not a remote protocol this harness passes on; "
+                    f"use {', '.join(s + '://' for s in sorted(REMOTE_SCHEMES))}, or a local "
+                    "path in the data folders")
             return name
         path = Path(name[len("file://"):] if name.startswith("file://") else name)
         if not path.is_absolute():

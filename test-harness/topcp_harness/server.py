@@ -310,8 +310,13 @@ class Harness:
             raise ApiError(400, "'selection' (the query) is missing or empty")
         codegen = body.get("codegen")
         if codegen != CODEGEN_NAME:
-            raise ApiError(400, f"code generator {codegen!r} is not served here; this harness "
-                                f"serves '{CODEGEN_NAME}' (query.TopCP) only")
+            # ServiceX's app answers a code generator it does not have with 500 "Invalid
+            # Codegen Image Passed in Request: <name>" (ssl-hep/ServiceX servicex_app
+            # resources/transformation/submit.py, f42d1a5 2024-10), which servicex 3.3.1
+            # raises as RuntimeError; the client checks /servicex first, so only direct API
+            # callers get here.
+            raise ApiError(500, f"Invalid Codegen Image Passed in Request: {codegen} (this "
+                                f"harness serves '{CODEGEN_NAME}' (query.TopCP) only)")
         fmt = body.get("result-format", "root-file")
         if fmt not in RESULT_FORMATS:
             raise ApiError(400, f"result-format {fmt!r} is unknown; use one of "
@@ -464,12 +469,17 @@ class Harness:
             raise ApiError(404, f"transformation request {request_id} not found")
         return req
 
-    def status(self, request_id: str) -> dict[str, Any]:
+    def status(self, request_id: str, *, with_keys: bool = True) -> dict[str, Any]:
+        """A request's status as ServiceX's ``GET /servicex/transformation/<id>`` gives it.
+
+        ``with_keys=False`` leaves out the S3 key, as for the listing: ServiceX's
+        ``get_all.py`` returns ``TransformRequest.to_json()`` without any ``minio-*`` field
+        (ssl-hep/ServiceX f42d1a5); only the status of one request carries a key.
+        """
         req = self._request(request_id)
         assert self.db is not None and self.s3 is not None
         c = self.db.counts(request_id)
-        access, secret = self._reader_key(req)
-        return {
+        status = {
             "request_id": req["id"], "title": req["title"], "did": req["did"],
             "did_id": req["did_id"], "selection": req["selection"], "tree-name": None,
             "image": req["image"], "result-destination": "object-store",
@@ -480,11 +490,13 @@ class Harness:
             "files-remaining": c["remaining"], "submit-time": req["submit_time"],
             "finish-time": req["finish_time"], "minio-endpoint": self.s3.endpoint,
             "minio-secured": self.s3.secure,
-            # The request's own read-only key (its bucket only), where the store can make one.
-            "minio-access-key": access, "minio-secret-key": secret,
             "log-url": self.log_url(req["id"]),
             "codegen": req["codegen"],
         }
+        if with_keys:
+            # The request's own read-only key (its bucket only), where the store can make one.
+            status["minio-access-key"], status["minio-secret-key"] = self._reader_key(req)
+        return status
 
     def log_url(self, request_id: str) -> str:
         """Where the request's transform logs are, in the form the client rewrites.

@@ -291,20 +291,17 @@ def reclaim_orphans(state_dir: Path, grace: float = 5.0) -> list[int]:
     """
     requests_dir = str(state_dir / "requests") + os.sep
     me = os.getpid()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == me:
-            continue
-        try:
-            args = [a.decode(errors="replace")
-                    for a in (entry / "cmdline").read_bytes().split(b"\0") if a]
-        except OSError:
-            continue
-        if _orphan_of(args, requests_dir):
-            found.append(int(entry.name))
+    found = [int(entry.name) for entry in Path("/proc").iterdir()
+             if entry.name.isdigit() and int(entry.name) != me
+             and _is_orphan(int(entry.name), requests_dir)]
+    targets = found
     for sig in (signal.SIGTERM, signal.SIGKILL):
         alive = []
-        for pid in found:
+        for pid in targets:
+            # Only the survivors of SIGTERM get SIGKILL, each checked again just before: one
+            # that exited meanwhile may have left its PID to an unrelated process.
+            if not _is_orphan(pid, requests_dir):
+                continue
             try:
                 os.kill(pid, sig)
                 alive.append(pid)
@@ -316,10 +313,20 @@ def reclaim_orphans(state_dir: Path, grace: float = 5.0) -> list[int]:
             time.sleep(0.05)
         if not alive:
             break
+        targets = alive
     if found:
         log.warning("stopped %d transform process(es) left running by an earlier harness: %s",
                     len(found), found)
     return found
+
+
+def _is_orphan(pid: int, requests_dir: str) -> bool:
+    """Whether process ``pid`` is (still) one of our transforms, by its command line."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return _orphan_of([a.decode(errors="replace") for a in raw.split(b"\0") if a], requests_dir)
 
 
 def _zombie(pid: int) -> bool:

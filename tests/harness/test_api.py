@@ -59,10 +59,17 @@ def test_remote_inputs_are_off_unless_allowed(harness: Harness):
         _run(ServiceXAdapter(harness.url).submit_transform(req))
 
 
-def test_another_code_generator_is_refused(harness: Harness, physlite_ttree: Path):
+def test_another_code_generator_is_refused_as_servicex_does(harness: Harness,
+                                                            physlite_ttree: Path):
+    # ServiceX: 500 "Invalid Codegen Image Passed in Request: <name>" (submit.py, 2024-10),
+    # which servicex 3.3.1 raises as RuntimeError
     req = _request(file_list=[str(physlite_ttree)], codegen="uproot")
-    with pytest.raises(ValueError, match="code generator 'uproot' is not served here"):
+    with pytest.raises(RuntimeError) as info:
         _run(ServiceXAdapter(harness.url).submit_transform(req))
+    assert str(info.value).startswith(
+        "ServiceX WebAPI Error during transformation submission: 500 - Invalid Codegen Image "
+        "Passed in Request: uproot")
+    assert "'topcp'" in str(info.value)
 
 
 def test_a_codegen_rejection_reaches_the_client_as_servicex_sends_it(harness: Harness,
@@ -159,3 +166,27 @@ def test_the_server_cache_reuses_a_finished_request_only_while_its_outputs_exist
     assert second != first
     wait_for(lambda: harness.db.request(second)["status"] == "Complete", 120, "the transform")
     assert harness.db.counts(second)["completed"] == 1
+
+
+def test_only_the_status_of_one_request_carries_its_s3_key(harness: Harness, tmp_path: Path,
+                                                           physlite_ttree: Path,
+                                                           reco_yaml: Path):
+    # ServiceX's listing (get_all.py: TransformRequest.to_json) has no minio-* keys; here a
+    # listing must not hand out every request's read-only key in one call either
+    import shutil
+
+    from servicex import query
+
+    mine = tmp_path / "listed.root"
+    shutil.copyfile(physlite_ttree, mine)
+    adapter = ServiceXAdapter(harness.url)
+    sel = query.TopCP(reco=str(reco_yaml), max_events=1).generate_selection_string()
+    rid = _run(adapter.submit_transform(_request(selection=sel, file_list=[str(mine)])))
+    _run(adapter.cancel_transform(rid))
+    one = _run(adapter.get_transform_status(rid))
+    assert one.minio_access_key and one.minio_secret_key
+    listed = requests.get(harness.url + "/servicex/transformation", timeout=10).json()
+    (entry,) = [r for r in listed["requests"] if r["request_id"] == rid]
+    assert entry["minio-endpoint"] and "minio-access-key" not in entry
+    assert not any("minio-secret-key" in r for r in listed["requests"])
+    assert rid in {t.request_id for t in _run(adapter.get_transforms())}  # the client reads it

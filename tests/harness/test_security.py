@@ -20,6 +20,7 @@ from harness_helpers import input_dirs
 from servicex import dataset, deliver, query
 from servicex.servicex_adapter import ServiceXAdapter
 from topcp_harness.config import HarnessConfig, S3Settings
+from topcp_harness.security import InputPolicy, InputRefused
 from topcp_harness.server import Harness
 
 TOKEN = "local-harness-token-0123456789abcdef"
@@ -113,3 +114,17 @@ def test_a_non_loopback_bind_without_a_token_is_refused(tmp_path: Path):
     assert line.startswith("error: refusing to listen on 0.0.0.0 without a token")
     assert "--auth" in line
     assert not (state / "s3").exists()  # nothing was started
+
+
+@pytest.mark.parametrize("name", ["local:///etc/hosts", "simplecache::file:///etc/hosts",
+                                  "File:///etc/hosts", "memory://x.root"])
+def test_allowed_remote_inputs_are_network_urls_not_local_files_in_disguise(
+        tmp_path: Path, name: str):
+    # uproot (fsspec) opens "local://..." and "simplecache::file://..." as local files: with
+    # --allow-remote-inputs they must not get around the data-folder rule
+    policy = InputPolicy((tmp_path,), allow_remote=True)
+    with pytest.raises(InputRefused, match="not a remote protocol this harness passes on"):
+        policy.check(name)
+    for url in ("root://eospublic.cern.ch//eos/x.root", "https://example.org/x.root",
+                "davs://example.org:443/x.root"):
+        assert policy.check(url) == url
