@@ -57,12 +57,54 @@ def test_mll_window_and_opposite_sign():
                      [[0.0, np.pi], [0.0, np.pi], [0.0]],
                      [[-1.0, 1.0], [1.0, 1.0], [1.0]])
     ctx = _ctx(electrons=el)
-    assert _eval("MLLWINDOW 80000 100000", ctx).tolist() == [True, False, False]
-    assert _eval("MLLWINDOW 80000 100000 veto", ctx).tolist() == [False, True, False]
-    assert _eval("OS", ctx).tolist() == [True, False, False]
-    assert _eval("SS", ctx).tolist() == [False, True, False]
-    assert _eval("MLL > 50000", ctx).tolist() == [True, False, False]
+    two = np.array([True, True, False])  # the events that reach the cut (event 2 has one lepton)
+    assert _eval("MLLWINDOW 80000 100000", ctx, two).tolist()[:2] == [True, False]
+    assert _eval("MLLWINDOW 80000 100000 veto", ctx, two).tolist()[:2] == [False, True]
+    assert _eval("OS", ctx, two).tolist()[:2] == [True, False]
+    assert _eval("SS", ctx, two).tolist()[:2] == [False, True]
+    assert _eval("MLL > 50000", ctx, two).tolist()[:2] == [True, False]
     assert _eval("EL_N 25000 >= 1", ctx).tolist() == [True, False, True]
+
+
+@pytest.mark.parametrize("text", ["MLL > 50000", "MLLWINDOW 80000 100000", "OS", "SS"])
+def test_dilepton_cuts_stop_the_job_without_exactly_two_leptons_like_the_release(text):
+    # DileptonInvariantMass(Window)SelectorAlg / ChargeSelectorAlg: "Exactly two leptons are
+    # required ..." and StatusCode::FAILURE for an event that reaches them with 1 or 3 leptons
+    el = _collection([[45600.0, 45600.0], [30000.0], [30000.0, 30000.0, 30000.0]],
+                     [[0.0, 0.0], [0.0], [0.0, 0.5, 1.0]], [[0.0, np.pi], [0.0], [0.0, 1.0, 2.0]],
+                     [[-1.0, 1.0], [1.0], [1.0, -1.0, 1.0]])
+    ctx = _ctx(electrons=el)
+    _eval(text, ctx, np.array([True, False, False]))  # only the two-lepton event reaches it: fine
+    for reaching in ([True, True, False], [True, False, True]):
+        with pytest.raises(EmulatorError, match="Exactly two leptons are required"):
+            _eval(text, ctx, np.array(reaching))
+    # an event removed by EventCleaning's filter never reaches a selector algorithm
+    ctx.live = np.array([True, False, False])
+    _eval(text, ctx, np.array([True, True, True]))
+
+
+def test_mll_window_takes_low_and_high_as_written():
+    # EventSelectionConfig: lowMLL = items[1], highMLL = items[2]; the algorithm keeps
+    # low < mll < high, so 'MLLWINDOW 100000 80000' (as in exampleTtbarLjets) selects nothing
+    el = _collection([[45600.0, 45600.0]], [[0.0, 0.0]], [[0.0, np.pi]], [[-1.0, 1.0]])
+    ctx = _ctx(electrons=el)
+    assert _eval("MLLWINDOW 80000 100000", ctx).tolist() == [True]
+    assert _eval("MLLWINDOW 100000 80000", ctx).tolist() == [False]
+    assert _eval("MLLWINDOW 100000 80000 veto", ctx).tolist() == [True]
+
+
+def test_mll_ossf_looks_at_every_same_flavour_opposite_charge_pair():
+    # DileptonOSSFInvariantMassWindowSelectorAlg: pairs of selected electrons, then of selected
+    # muons, opposite charge, low < mll < high; no requirement on the number of leptons
+    el = _collection([[45600.0, 45600.0], [60000.0, 45600.0, 45600.0], [45600.0]],
+                     [[0.0, 0.0], [2.0, 0.0, 0.0], [0.0]], [[0.0, np.pi], [1.0, 0.0, np.pi], [0.0]],
+                     [[-1.0, 1.0], [-1.0, -1.0, 1.0], [-1.0]])
+    mu = _collection([[], [], [45600.0]], [[], [], [0.0]], [[], [], [np.pi]], [[], [], [1.0]])
+    ctx = _ctx(electrons=el, muons=mu)
+    # event 0: the e+e- Z pair; event 1: the Z pair is not the two leading electrons;
+    # event 2: e- mu+ at the Z mass is not same flavour
+    assert _eval("MLL_OSSF 80000 100000", ctx).tolist() == [True, True, False]
+    assert _eval("MLL_OSSF 80000 100000 veto", ctx).tolist() == [False, False, True]
 
 
 def test_counts_use_pt_at_least_and_the_named_selection():
@@ -114,6 +156,41 @@ def test_import_chains_the_decision_but_the_cutflow_jumps_back():
     # the imported bin counts SUBcommon's own cut (events 0 and 1), not after EL_N (event 0 only)
     assert [int(m.sum()) for _, m in flow] == [2, 2, 1]
     assert cutflow_label("ejets_NEL_1_%SYS%") == "ejets_NEL_1_%SYS%,as_char"
+
+
+def test_the_preselection_option_starts_every_region_of_its_instance():
+    # EventSelectionConfig.makeAlgs: currentDecoration = self.preselection, so the flag is the
+    # preselection of the first cut and part of the SAVE decision
+    sets = parse_event_selection([
+        {"electrons": "E", "jets": "J", "selectionCutsDict": {"SUBjets": "JET_N 25000 >= 2\nSAVE\n"}},
+        {"electrons": "E", "jets": "J", "preselection": "pass_SUBjets_%SYS%",
+         "selectionCutsDict": {"ejets": "EL_N 25000 >= 1\nSAVE\n"}},
+    ], "reco.yaml")
+    # events: 0 = 1 el, 2 jets; 1 = 1 el, 1 jet; 2 = 0 el, 2 jets
+    el = _collection([[30000.0], [30000.0], []], [[0.0], [0.0], []], [[0.0], [0.0], []], [[1.0], [1.0], []])
+    j2 = [30000.0, 30000.0]
+    jets = _collection([j2, [30000.0], j2], [[0.0] * 2, [0.0], [0.0] * 2], [[0.0] * 2, [0.0], [0.0] * 2],
+                       [[0.0] * 2, [0.0], [0.0] * 2])
+    flags: dict = {}
+    contexts = []
+    for _ in sets:
+        ctx = _ctx(electrons=el, jets=jets)
+        ctx.flags = flags  # one EventInfo for every instance
+        contexts.append(ctx)
+    res = evaluate_regions(sets, contexts, lambda _m: None)
+    assert res.decisions["ejets"].tolist() == [True, False, False]
+    assert [int(m.sum()) for _, m in res.cutflows["ejets"]] == [1]
+
+
+def test_pass_flag_is_the_decision_at_the_save_line():
+    # add_SAVE: SaveFilterAlg.selection = the running decoration when SAVE is read
+    sets = _regions({"r": "EL_N 25000 >= 1\nSAVE\nJET_N 25000 >= 2\n"})
+    el = _collection([[30000.0], [30000.0]], [[0.0], [0.0]], [[0.0], [0.0]], [[1.0], [1.0]])
+    jets = _collection([[30000.0], [30000.0, 30000.0]], [[0.0], [0.0] * 2], [[0.0], [0.0] * 2],
+                       [[0.0], [0.0] * 2])
+    res = evaluate_regions(sets, [_ctx(electrons=el, jets=jets)], lambda _m: None)
+    assert res.decisions["r"].tolist() == [True, True]
+    assert [int(m.sum()) for _, m in res.cutflows["r"]] == [2, 1]
 
 
 def test_import_takes_every_earlier_decoration_starting_with_the_region_name():

@@ -12,7 +12,14 @@ docs/emulator.md), vectorised over a chunk:
   |eta| 2.5, the BTaggingSelectionTool acceptance);
 * ``MWT``/``MET+MWT``: the *first* selected electron and the first selected muon in
   container order; an event reaching the cut with no such lepton or with both an electron
-  and a muon stops the job (``StatusCode::FAILURE``), and so does the emulator.
+  and a muon stops the job (``StatusCode::FAILURE``), and so does the emulator;
+* ``MLL``, ``MLLWINDOW low high [veto]``, ``OS``, ``SS``: an event reaching the cut must have
+  exactly two selected leptons, else the job stops (DileptonInvariantMass(Window)SelectorAlg,
+  ChargeSelectorAlg: "Exactly two leptons are required ..."); the window is
+  ``low < mll < high`` with the two numbers as written (not sorted);
+* ``MLL_OSSF low high [veto]``: any opposite-charge pair of selected electrons, or of selected
+  muons (same flavour, every pair, not only the leading two), inside ``low < mll < high``
+  (DileptonOSSFInvariantMassWindowSelectorAlg); ``veto`` inverts the decision.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from topcp_codegen.validation import Cut, CutSyntaxError, parse_cuts
 
 from . import jagged as jg
 from .errors import EmulatorError
+from .kinematics import energy
 
 OPS = {
     ">=": np.greater_equal, ">": np.greater, "==": np.equal,
@@ -80,6 +88,9 @@ class EventContext:
     btag_decoration: str | None
     event_number: np.ndarray | None = None
     systematic: str = "NOSYS"
+    #: events that reach EventSelection at all (EventCleaning's filter stops the others before
+    #: any selector algorithm runs, so they cannot make one fail); None = every event
+    live: np.ndarray | None = None
 
 
 def _compare(values, op: str | None, ref: float, cut: Cut) -> np.ndarray:
@@ -185,6 +196,58 @@ def _leading_two(ctx: EventContext, kinds=("electrons", "muons")):
     return out[0], out[1], counts
 
 
+#: the release's message when a dilepton cut meets an event without exactly two leptons
+_TWO_LEPTONS = {
+    "MLL": ("DileptonInvariantMassSelectorAlg", "Exactly two leptons are required to compute the MLL!"),
+    "MLLWINDOW": ("DileptonInvariantMassWindowSelectorAlg",
+                  "Exactly two leptons are required to compute the MLL window!"),
+    "OS": ("ChargeSelectorAlg", "Exactly two leptons are required to check whether the event is OS or SS!"),
+    "SS": ("ChargeSelectorAlg", "Exactly two leptons are required to check whether the event is OS or SS!"),
+}
+
+
+def _require_two_leptons(ctx: EventContext, counts: np.ndarray, reaching: np.ndarray, cut: Cut,
+                         region: str) -> None:
+    """The dilepton algorithms return StatusCode::FAILURE for an event that reaches them with
+    other than two selected leptons; the emulator stops the job the same way."""
+    bad = reaching & (counts != 2)
+    if not np.any(bad):
+        return
+    i = int(np.flatnonzero(bad)[0])
+    ev = f"event {int(ctx.event_number[i])}" if ctx.event_number is not None else f"entry {i}"
+    alg, why = _TWO_LEPTONS[cut.keyword]
+    raise EmulatorError([
+        f"EventSelection region {region}: cut '{cut.text}' (line {cut.line}), systematic "
+        f"{ctx.systematic}: {ev} reaches this cut with {int(counts[i])} selected leptons.",
+        f"TopCPToolkit stops the job here: {alg}: '{why}' (StatusCode::FAILURE).",
+        f"Require exactly two leptons before {cut.keyword}, e.g. 'SUM_EL_N_MU_N 25000 == 2'.",
+    ])
+
+
+def _ossf_in_window(ctx: EventContext, lo: float, hi: float) -> np.ndarray:
+    """DileptonOSSFInvariantMassWindowSelectorAlg: some opposite-charge pair of selected
+    electrons, or of selected muons, has lo < mll < hi."""
+    hit = np.zeros(ctx.n, dtype=bool)
+    for kind in ("electrons", "muons"):
+        c = ctx.collections.get(kind)
+        if c is None or c.charge is None:
+            continue
+        pairs = jg.Pairs.build(c.layout, c.layout, c.selected)
+        a, b = pairs.a, pairs.b
+        keep = c.selected[a] & (a < b) & (c.charge[a] != c.charge[b])
+        a, b = a[keep], b[keep]
+        if not len(a):
+            continue
+        px = c.pt[a] * np.cos(c.phi[a]) + c.pt[b] * np.cos(c.phi[b])
+        py = c.pt[a] * np.sin(c.phi[a]) + c.pt[b] * np.sin(c.phi[b])
+        pz = c.pt[a] * np.sinh(c.eta[a]) + c.pt[b] * np.sinh(c.eta[b])
+        e = energy(c.pt[a], c.eta[a], c.m[a]) + energy(c.pt[b], c.eta[b], c.m[b])
+        mll = np.sqrt(np.maximum(e * e - px * px - py * py - pz * pz, 0.0))
+        inside = (mll > lo) & (mll < hi)
+        hit |= np.bincount(c.layout.event[a][inside], minlength=ctx.n) > 0
+    return hit
+
+
 def _mll(ctx: EventContext, kinds=("electrons", "muons")):
     """(mll of the two leading leptons, has >= 2 leptons, charge product, exactly 2)."""
     a, b, counts = _leading_two(ctx, kinds)
@@ -199,6 +262,33 @@ def _mll(ctx: EventContext, kinds=("electrons", "muons")):
     return mll, counts >= 2, a[4] * b[4], counts == 2
 
 
+def event_flag(ctx: EventContext, expr: str, where: str, warn) -> np.ndarray:
+    """An event-level selection such as ``pass_SUBcommon_%SYS%,as_char`` (``&&`` joins several),
+    as EVENTFLAG and EventSelection's ``preselection`` option read it; the emulator knows the
+    flags the regions evaluated so far decorate."""
+    out = np.ones(ctx.n, dtype=bool)
+    for part in expr.split("&&"):
+        name = part.strip().split(",", 1)[0]
+        for cand in (name, name.replace("_%SYS%", ""), f"pass_{name}"):
+            if cand in ctx.flags:
+                out = out & ctx.flags[cand]
+                break
+        else:
+            warn(f"EventSelection: {where}: flag {name} unknown to the emulator, no event passes")
+            return np.zeros(ctx.n, dtype=bool)
+    return out
+
+
+def _n_leptons(ctx: EventContext, kinds=("electrons", "muons")) -> np.ndarray:
+    """Selected leptons per event over ``kinds`` (what the dilepton algorithms count)."""
+    total = np.zeros(ctx.n, dtype=np.int64)
+    for kind in kinds:
+        c = ctx.collections.get(kind)
+        if c is not None:
+            total += jg.count(c.layout, c.selected).astype(np.int64)
+    return total
+
+
 def evaluate_cut(ctx: EventContext, cut: Cut, warn, *, reaching: np.ndarray | None = None,
                  region: str = "") -> np.ndarray:
     """Boolean per event for one cut (before the preselection is applied).
@@ -206,6 +296,8 @@ def evaluate_cut(ctx: EventContext, cut: Cut, warn, *, reaching: np.ndarray | No
     ``reaching``: the events that pass the cuts before this one (MWT's abort check)."""
     k = cut.keyword
     reaching = np.ones(ctx.n, dtype=bool) if reaching is None else reaching
+    if ctx.live is not None:
+        reaching = reaching & ctx.live
     if k in COUNT_KEYWORDS:
         vals = _count(ctx, COUNT_KEYWORDS[k], cut.value or 0.0,
                       cut.selections[0] if cut.selections else None, cut)
@@ -239,29 +331,26 @@ def evaluate_cut(ctx: EventContext, cut: Cut, warn, *, reaching: np.ndarray | No
             return _compare(_mwt(ctx, reaching, cut, region), cut.comparator, cut.value, cut)
         if k == "MET+MWT":
             return _compare(met + _mwt(ctx, reaching, cut, region), cut.comparator, cut.value, cut)
-        mll, two, _, _ = _mll(ctx)
-        return two & _compare(mll, cut.comparator, cut.value, cut)
+        mll, two, _, exactly2 = _mll(ctx)
+        _require_two_leptons(ctx, _n_leptons(ctx), reaching, cut, region)
+        return exactly2 & _compare(mll, cut.comparator, cut.value, cut)
     if k in ("MLLWINDOW", "MLL_OSSF"):
-        lo, hi = sorted(cut.values)
-        mll, two, qq, _ = _mll(ctx)
-        inside = (mll > lo) & (mll < hi)
+        lo, hi = cut.values  # lowMLL, highMLL as written: the release does not sort them
         if k == "MLL_OSSF":
-            # any opposite-sign pair of the two leading leptons in (or, with veto, out of) the window
-            hit = two & (qq < 0) & inside
+            hit = _ossf_in_window(ctx, lo, hi)
             return ~hit if cut.veto else hit
-        return two & (~inside if cut.veto else inside)
+        mll, _, _, exactly2 = _mll(ctx)
+        _require_two_leptons(ctx, _n_leptons(ctx), reaching, cut, region)
+        inside = (mll > lo) & (mll < hi)
+        return exactly2 & (~inside if cut.veto else inside)
     if k in ("OS", "SS"):
         kinds = tuple({"el": "electrons", "mu": "muons", "tau": "taus"}[x] for x in cut.leptons) or (
             "electrons", "muons")
         _, _, qq, exactly2 = _mll(ctx, kinds)
+        _require_two_leptons(ctx, _n_leptons(ctx, kinds), reaching, cut, region)
         return exactly2 & ((qq < 0) if k == "OS" else (qq > 0))
     if k == "EVENTFLAG":
-        name = (cut.flag or "").split(",", 1)[0]
-        for cand in (name, name.replace("_%SYS%", ""), f"pass_{name}"):
-            if cand in ctx.flags:
-                return ctx.flags[cand]
-        warn(f"EventSelection: '{cut.text}': flag {name} unknown to the emulator, no event passes")
-        return np.zeros(ctx.n, dtype=bool)
+        return event_flag(ctx, cut.flag or "", f"'{cut.text}'", warn)
     if k in NOT_EMULATED:
         warn(f"EventSelection: '{cut.text}': {k} is not emulated and treated as passing")
         return np.ones(ctx.n, dtype=bool)

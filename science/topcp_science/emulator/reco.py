@@ -156,6 +156,7 @@ class RecoLevel:
             name = str(inst.get("containerName", "AnaMET")) + str(inst.get("postfix", ""))
             self.mets.append(MetConfig(name, refs, str(inst.get("metWP", "Tight")), bool(inst.get("useJVT", True))))
 
+        self._live: np.ndarray | None = None  # the current chunk's events after EventCleaning
         self.regionsets: list[RegionSet] = parse_event_selection(cfg.instances("EventSelection", **kw), f)
         for rs in self.regionsets:
             for r in rs.refs.values():
@@ -258,6 +259,7 @@ class RecoLevel:
         soft = metlib.term(raw, metlib.MET_CORE, metlib.SOFT_TERM) if self.mets else None
         run_number = ak.to_numpy(raw[(EVENTINFO, "runNumber")])
         clean = self._clean_mask(raw, n)
+        self._live = clean  # what the selector algorithms see (MWT/MLL/OS aborts)
         results: dict[tuple | None, KeyResult] = {}
         memo: dict = {}
         for key in [None] + self.eval_keys:
@@ -384,7 +386,7 @@ class RecoLevel:
             met=met["met"].astype(np.float64) if met else None,
             met_phi=met["phi"].astype(np.float64) if met else None,
             run_number=run_number, flags=flags, btag_decoration=rs.btag,
-            event_number=event_number, systematic=sysname,
+            event_number=event_number, systematic=sysname, live=self._live,
         )
 
     def _event_decos(self, decos: Decorations, raw: dict, n: int, result_for) -> None:

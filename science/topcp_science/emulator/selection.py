@@ -67,6 +67,8 @@ class RegionSet:
     regions: dict[str, list[cutlib.Cut]]
     saved: dict[str, bool]
     index: int
+    #: the ``preselection`` option: every region of the instance starts from this event flag
+    preselection: str = ""
     extra_warnings: list[str] = field(default_factory=list)
 
 
@@ -95,6 +97,7 @@ def parse_event_selection(instances: list[dict], filename: str) -> list[RegionSe
             regions=parsed,
             saved=saved,
             index=i,
+            preselection=str(inst.get("preselection") or ""),
         )
         out.append(rs)
     _check_imports(out, filename)
@@ -174,12 +177,19 @@ def evaluate_regions(sets: list[RegionSet], contexts: list[cutlib.EventContext],
         if name in done:
             return
         rs, ctx = owner[name]
-        current = np.ones(ctx.n, dtype=bool)
+        # EventSelectionConfig.makeAlgs: currentDecoration = self.preselection, so the option's
+        # flag is the first cut's preselection (and part of every later one) in each region
+        current = (cutlib.event_flag(ctx, rs.preselection, f"region {name}: preselection", warn)
+                   if rs.preselection else np.ones(ctx.n, dtype=bool))
         entries: list[tuple[str, np.ndarray]] = []
         own: list[tuple[str, np.ndarray]] = []
+        saved: np.ndarray | None = None
         for step, cut in enumerate(rs.regions[name], start=1):
             k = cut.keyword
             if k == "SAVE":
+                # add_SAVE: pass_<region> = the running decoration at the SAVE line; cuts written
+                # after it still get their algorithms (and cutflow bins) but not pass_<region>
+                saved = current.copy()
                 continue
             if k == "IMPORT":
                 run(cut.region)
@@ -198,8 +208,9 @@ def evaluate_regions(sets: list[RegionSet], contexts: list[cutlib.EventContext],
             entries.append((deco, current))
             own.append((deco, current))
             ctx.flags[deco.replace("_%SYS%", "")] = current
-        decisions[name] = current
-        ctx.flags[f"pass_{name}"] = current
+        decision = current if saved is None else saved
+        decisions[name] = decision
+        ctx.flags[f"pass_{name}"] = decision
         cutflows[name] = entries
         registry.extend(own)
         done.add(name)
