@@ -182,6 +182,17 @@ def test_the_preselection_option_starts_every_region_of_its_instance():
     assert [int(m.sum()) for _, m in res.cutflows["ejets"]] == [1]
 
 
+def test_debug_mode_is_reported_as_not_emulated():
+    # the release adds one EventInfo output branch per cut decoration with debugMode
+    sets = parse_event_selection([{"electrons": "E", "debugMode": True,
+                                   "selectionCutsDict": {"r": "EL_N 25000 >= 1\nSAVE\n"}}],
+                                 "reco.yaml")
+    el = _collection([[30000.0]], [[0.0]], [[0.0]], [[1.0]])
+    said: list[str] = []
+    evaluate_regions(sets, [_ctx(electrons=el)], said.append)
+    assert any("debugMode is not emulated" in m and "EventSelection[0]" in m for m in said)
+
+
 def test_pass_flag_is_the_decision_at_the_save_line():
     # add_SAVE: SaveFilterAlg.selection = the running decoration when SAVE is read
     sets = _regions({"r": "EL_N 25000 >= 1\nSAVE\nJET_N 25000 >= 2\n"})

@@ -99,6 +99,12 @@ def parse_event_selection(instances: list[dict], filename: str) -> list[RegionSe
             index=i,
             preselection=str(inst.get("preselection") or ""),
         )
+        if inst.get("debugMode"):
+            # EventSelectionConfig.setDecorationName (athena 2025): with debugMode every cut's
+            # decoration becomes an EventInfo output branch; the emulator writes none of them
+            rs.extra_warnings.append(
+                f"{where}: debugMode is not emulated: the release writes one branch per cut "
+                "decoration (<region>_<CUT>_<step>), this output has only pass_<region>")
         out.append(rs)
     _check_imports(out, filename)
     return out
