@@ -351,6 +351,25 @@ def test_all_files_reported_together() -> None:
         ("particle.yaml", "did you mean 'PL_Jets'?"), ("reco.yaml", "did you mean 'Jets'?")]
 
 
+@pytest.mark.parametrize("window, warned", [("MLLWINDOW 100000 80000", "no event passes"),
+                                             ("MLLWINDOW 100000 80000 veto", "every event passes"),
+                                             ("MLLWINDOW 80000 100000", None)])
+def test_an_empty_mll_window_is_a_warning_with_the_edges_swapped(window: str, warned) -> None:
+    # DileptonInvariantMassWindowSelectorAlg (athena 2025): lower < mll < upper as written; the
+    # reader accepts the line (TopCPToolkit's exampleTtbarLjets has 'MLLWINDOW 100000 80000')
+    text = _reco().replace("        MWT > 30000\n", f"        MWT > 30000\n        {window}\n", 1)
+    found = validate({"reco.yaml": text})
+    assert _errors(found) == []
+    windows = [e for e in found if e.rule == "cut-window"]
+    if warned is None:
+        assert windows == []
+    else:
+        (err,) = windows
+        assert err.severity == "warning" and warned in err.message
+        assert err.line == _line_of(text, window)
+        assert "write the lower edge first: MLLWINDOW 80000 100000" in (err.suggestion or "")
+
+
 def test_cut_grammar_ast() -> None:
     cuts = parse_cuts("JET_N_BTAG GN2v01:FixedCutBEff_70 >= 1\n# comment\n\nEL_N tight 25000 == 1\n"
                       "MLLWINDOW 80000 100000 veto\nMET+MWT > 40000\nOS el mu\nIMPORT SUBcommon\nSAVE")

@@ -289,6 +289,17 @@ def _check_event_selection(chk: _Checker, path: tuple, inst: dict,
             for cut in cuts:
                 pos = chk.line_pos(base + cut.line - 1)
                 used.add(cut.keyword)
+                if cut.keyword == "MLLWINDOW" and cut.values[0] >= cut.values[1]:
+                    # DileptonInvariantMassWindowSelectorAlg.cxx (athena 2025, stored copy
+                    # 70141886661): in_range = mll > lower && mll < upper, the edges as written
+                    low, high = cut.values
+                    chk.add(rpath, f"region {region!r}: MLLWINDOW {low:g} {high:g} is an empty "
+                                   "window (the selector keeps lower < mll < upper with the numbers "
+                                   "as written): " + ("every event passes this veto" if cut.veto
+                                                      else "no event passes this cut"),
+                            f"write the lower edge first: MLLWINDOW {high:g} {low:g}"
+                            + (" veto" if cut.veto else ""),
+                            pos=pos, rule="cut-window", severity="warning")
                 if cut.keyword == "SAVE":
                     saved = True
                 elif cut.keyword == "IMPORT":
