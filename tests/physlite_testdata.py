@@ -13,7 +13,9 @@ The shared folder holds two real files (see its README): the Run-2 TTree
   uproot >= 5.6), in the layout of the real ATLAS file: RNTuple ``EventData``, dynamic
   variables as ``<Container>AuxDyn:<var>`` fields, static ones as sub-fields of a
   ``<Container>Aux:`` record. Every numeric variable is copied (scalars, vectors, vectors of
-  vectors); ElementLinks, strings and unreadable branches are not (nothing here reads them).
+  vectors), and split ElementLink vectors (``btaggingLink``, ...) as ``{m_persKey,
+  m_persIndex}`` records per object as in the real file; strings, member-wise streamed
+  branches (the clusters) and unreadable branches are not.
   It holds the same 100 Run-2 events as the TTree file, not the mc23 ttbar events, and has no
   ``MetaData`` tree.
 
@@ -35,7 +37,9 @@ from pathlib import Path
 
 SHARED_NAMES = {"ttree": "PHYSLITE_example.root", "rntuple": "PHYSLITE_mc23_ttbar_rntuple.root"}
 VARIANT_NAME = "PHYSLITE_example_rntuple.root"
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2
+#: The members of a split ElementLink, in the real file's record order.
+LINK_MEMBERS = ("m_persKey", "m_persIndex")
 
 
 @dataclass(frozen=True)
@@ -117,9 +121,19 @@ def _columns(tree) -> tuple[dict[str, object], dict[str, dict[str, object]]]:
 
     dynamic: dict[str, object] = {}
     static: dict[str, dict[str, object]] = {}
+    links: dict[str, dict[str, object]] = {}
     for key in tree.keys(recursive=True):
         leaf = key.rsplit("/", 1)[-1]
         head, dot, var = leaf.partition(".")
+        link, _, member = var.partition(".")
+        if head.endswith("AuxDyn") and member in LINK_MEMBERS and "." not in member:
+            # a split ElementLink vector: its members become one record field per object,
+            # as in the real ATLAS RNTuple ({m_persKey: uint32, m_persIndex: uint32})
+            try:
+                links.setdefault(f"{head}:{link}", {})[member] = tree[key].array(library="ak")
+            except Exception:  # noqa: BLE001 - an unreadable link is left out like the rest
+                pass
+            continue
         if not dot or not var or "." in var or not head.endswith(("AuxDyn", "Aux")):
             continue
         try:
@@ -133,6 +147,9 @@ def _columns(tree) -> tuple[dict[str, object], dict[str, dict[str, object]]]:
             dynamic[f"{head}:{var}"] = array
         else:
             static.setdefault(f"{head}:", {})[var] = array
+    for name, members in links.items():
+        if set(members) == set(LINK_MEMBERS):
+            dynamic[name] = ak.to_packed(ak.zip({m: members[m] for m in LINK_MEMBERS}))
     return dynamic, static
 
 
