@@ -39,7 +39,12 @@ def _events(path: Path) -> list[ind.Event]:
 
 
 @pytest.fixture(scope="module")
-def fidelity_run(tmp_path_factory, physlite_file: Path):
+def fidelity_run(tmp_path_factory, physlite_file: Path, testdata):
+    if physlite_file == testdata.rntuple and not testdata.rntuple_is_real:
+        # the TTree parameter checks these same 100 events; the copy cannot carry the calo
+        # clusters (member-wise streamed in the TTree, which uproot cannot read)
+        pytest.skip("needs the real mc23 RNTuple (../shared/testdata): the RNTuple copy made "
+                    "from the TTree file has no calo clusters")
     rc, out = _emulate(tmp_path_factory.mktemp("fidelity"), physlite_file, FIDELITY)
     assert rc == 0
     f = uproot.open(out)
