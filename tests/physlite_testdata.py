@@ -126,7 +126,7 @@ def _columns(tree) -> tuple[dict[str, object], dict[str, dict[str, object]]]:
         leaf = key.rsplit("/", 1)[-1]
         head, dot, var = leaf.partition(".")
         link, _, member = var.partition(".")
-        if head.endswith("AuxDyn") and member in LINK_MEMBERS and "." not in member:
+        if head.endswith("AuxDyn") and member in LINK_MEMBERS:
             # a split ElementLink vector: its members become one record field per object,
             # as in the real ATLAS RNTuple ({m_persKey: uint32, m_persIndex: uint32})
             try:
